@@ -1,0 +1,77 @@
+"""The composition root: builds every long-lived object of one bulkdash process and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from app.bus import EventBus
+from app.engine.engine import Engine
+from app.generators.registry import TemplateRegistry
+from app.services.jobs import JobService
+from app.settings import Settings
+from app.store.database import Database
+from app.store.events import EventLog
+from app.store.jobs import JobStore
+from app.store.migrate import upgrade
+from app.store.users import UserStore
+from app.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bulkdash:
+    """Everything one process holds. Build with :func:`build`, then ``await start()`` / ``await stop()``."""
+
+    settings: Settings
+    db: Database
+    bus: EventBus
+    writer: BatchWriter
+    jobs_store: JobStore
+    users: UserStore
+    events: EventLog
+    templates: TemplateRegistry
+    engine: Engine
+    jobs: JobService
+    started: bool = field(default=False)
+
+    async def start(self, *, workers: int | None = None) -> None:
+        """Applies migrations, recovers unfinished work and starts the writer and the workers."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.outputs.mkdir(parents=True, exist_ok=True)
+        await upgrade(self.db)
+        self.writer.start()
+        await self.engine.start(workers=workers)
+        self.started = True
+
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stops the workers (running videos go back to pending after ``grace_s``), flushes, closes."""
+        if self.started:
+            await self.engine.stop(grace_s)
+            await self.writer.stop()
+            self.started = False
+        await self.db.close()
+
+
+def build(settings: Settings) -> Bulkdash:
+    """Wires one process from its settings (nothing is started yet)."""
+    db = Database(settings.database_url)
+    bus = EventBus()
+    writer = BatchWriter(db, interval_s=settings.flush_interval_s, on_committed=bus.publish)
+    jobs_store = JobStore(db)
+    templates = TemplateRegistry(settings.templates_dir, strict=False)
+    engine = Engine(settings, jobs_store, writer, templates.get)
+    jobs = JobService(jobs_store, engine, templates.get, max_rows=settings.max_rows_per_job)
+    return Bulkdash(
+        settings=settings,
+        db=db,
+        bus=bus,
+        writer=writer,
+        jobs_store=jobs_store,
+        users=UserStore(db),
+        events=EventLog(db),
+        templates=templates,
+        engine=engine,
+        jobs=jobs,
+    )

@@ -1,0 +1,1 @@
+"""The job engine: scheduler, asyncio worker pool, retries, deadlines and crash recovery."""

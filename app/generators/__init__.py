@@ -1,0 +1,1 @@
+"""Generators turn one row into one video (or a simulated one)."""

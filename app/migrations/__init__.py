@@ -1,0 +1,1 @@
+"""Alembic migrations: the schema of every bulkdash database, applied at start-up."""

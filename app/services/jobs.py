@@ -1,0 +1,281 @@
+"""Job commands and queries: create, list, get, pause, resume, cancel, retry, videos, results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from app.domain.progress import empty_progress
+from app.domain.schemas import JobCreate
+from app.domain.states import PRIORITY_RANK, IllegalTransition
+from app.domain.tables import utcnow
+from app.domain.views import job_view, video_view
+from app.engine.engine import Engine
+from app.generators.base import Generator
+from app.ids import new_id
+from app.services.errors import Conflict, Invalid, NotFound
+from app.store.jobs import JobStore
+
+#: ``(row_index, source_row, values)`` for each data row of a source
+SourceRows = list[tuple[int, int | None, dict[str, str]]]
+RowsLoader = Callable[[dict[str, Any], dict[str, Any]], Awaitable[SourceRows]]
+
+_TITLE_COLUMNS = ("title", "name", "headline")
+
+
+class JobService:
+    """The one write path for jobs (REST, UI and CLI all call this)."""
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        engine: Engine,
+        generators: Callable[[str], Generator],
+        *,
+        max_rows: int = 100_000,
+        load_upload: RowsLoader | None = None,
+        load_sheet: RowsLoader | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.engine = engine
+        self.generators = generators
+        self.max_rows = max_rows
+        self.load_upload = load_upload
+        self.load_sheet = load_sheet
+        engine.ingest = self._ingest_sheet
+
+    # -- create -----------------------------------------------------------------------------------------------
+    async def create(
+        self, user: dict[str, Any], body: JobCreate, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Stores a job and its videos and hands it to the engine. Returns ``(job, created)``; with a known
+        ``idempotency_key`` and the same body the first job comes back with ``created=False``."""
+        payload = body.model_dump(mode="json")
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if idempotency_key:
+            existing = await self.jobs.find_by_idempotency_key(user["id"], idempotency_key)
+            if existing is not None:
+                if existing["request_hash"] != digest:
+                    raise Conflict("this Idempotency-Key was already used with another request body")
+                return self._view(existing), False
+        generator = self._generator(body.template.template_id)
+        reason = generator.validate({}, body.template.overrides) if body.template.template_id == "simulated" else None
+        if reason:
+            raise Invalid(reason, loc=["body", "template", "overrides"])
+        job_id = new_id("job")
+        job = {
+            "id": job_id,
+            "owner_id": user["id"],
+            "title": body.title,
+            "state": "pending",
+            "priority": body.priority.value,
+            "priority_rank": PRIORITY_RANK[body.priority],
+            "created_at": utcnow(),
+            "started_at": None,
+            "finished_at": None,
+            "processing_deadline_ms": body.processing_deadline_ms,
+            "input_source": payload["input_source"],
+            "output": payload["output"],
+            "template": payload["template"],
+            "webhook_url": body.webhook_url,
+            "write_back": payload["write_back"],
+            "progress": empty_progress(),
+            "error": None,
+            "last_seq": 0,
+            "idempotency_key": idempotency_key,
+            "request_hash": digest,
+            "warnings": None,
+        }
+        source = payload["input_source"]
+        videos: list[dict[str, Any]] | None
+        if source["type"] == "sheet":
+            if self.load_sheet is None:
+                raise Invalid("Google Sheets are not configured on this server", loc=["body", "input_source"])
+            videos = None
+        else:
+            rows = await self._rows(user, job, source)
+            videos = self.build_videos(job, generator, rows)
+            job["progress"] = empty_progress(len(videos))
+        await self.jobs.create_job(job, videos or [])
+        await self.engine.register(job, videos)
+        return self._view(self.engine.live_row(job_id) or job), True
+
+    async def _rows(self, user: dict[str, Any], job: dict[str, Any], source: dict[str, Any]) -> SourceRows:
+        if source["type"] == "inline":
+            rows: SourceRows = [
+                (i, None, {str(k).strip(): _text(v) for k, v in row.items()}) for i, row in enumerate(source["rows"], 1)
+            ]
+        elif self.load_upload is not None:
+            rows = await self.load_upload(user, source)
+        else:
+            raise Invalid("uploads are not configured on this server", loc=["body", "input_source"])
+        if len(rows) > self.max_rows:
+            raise Invalid(
+                f"the source has {len(rows)} rows; a job takes at most {self.max_rows}", loc=["body", "input_source"]
+            )
+        if not rows:
+            raise Invalid("the source has no data rows", loc=["body", "input_source"])
+        return rows
+
+    def build_videos(self, job: dict[str, Any], generator: Generator, rows: SourceRows) -> list[dict[str, Any]]:
+        """One video per row; rows the template cannot render are ``skipped`` with the reason."""
+        overrides = job["template"].get("overrides") or {}
+        videos = []
+        now = utcnow()
+        for row_index, source_row, values in rows:
+            reason = generator.validate(values, overrides)
+            title = next((values[c] for c in _TITLE_COLUMNS if values.get(c)), "") or f"Row {row_index}"
+            videos.append(
+                {
+                    "id": new_id("vid"),
+                    "job_id": job["id"],
+                    "row_index": row_index,
+                    "source_row": source_row,
+                    "title": title[:300],
+                    "state": "skipped" if reason else "pending",
+                    "progress": 0.0,
+                    "stage": "validate" if reason else None,
+                    "attempts": 0,
+                    "error": {"code": "invalid_row", "message": reason, "stage": "validate"} if reason else None,
+                    "attempt_errors": None,
+                    "output_path": None,
+                    "thumbnail_path": None,
+                    "duration_s": None,
+                    "size_bytes": None,
+                    "started_at": None,
+                    "finished_at": now if reason else None,
+                    "processing_ms": None,
+                    "variables": values,
+                }
+            )
+        return videos
+
+    async def _ingest_sheet(self, job: dict[str, Any]) -> list[dict[str, Any]]:
+        """Reads a sheet job's rows (called by the engine, after the job was created)."""
+        assert self.load_sheet is not None
+        rows = await self.load_sheet({"id": job["owner_id"]}, job["input_source"])
+        if len(rows) > self.max_rows:
+            raise ValueError(f"the sheet range has {len(rows)} rows; a job takes at most {self.max_rows}")
+        videos = self.build_videos(job, self._generator(job["template"]["template_id"]), rows)
+        await self.jobs.create_job_videos(videos)
+        return videos
+
+    def _generator(self, template_id: str) -> Generator:
+        try:
+            return self.generators(template_id)
+        except (KeyError, ValueError) as exc:
+            raise Invalid(f"unknown template {template_id!r}", loc=["body", "template", "template_id"]) from exc
+
+    # -- queries ----------------------------------------------------------------------------------------------
+    async def get(self, user: dict[str, Any], job_id: str) -> dict[str, Any]:
+        return self._view(await self._row(user, job_id))
+
+    async def list(
+        self,
+        user: dict[str, Any],
+        *,
+        state: str | None = None,
+        q: str | None = None,
+        sort: str = "-created_at",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        try:
+            rows, total = await self.jobs.list_jobs(
+                _owner(user), state=state, q=q, sort=sort, limit=limit, offset=offset
+            )
+        except ValueError as exc:
+            raise Invalid(str(exc), loc=["query", "sort"]) from exc
+        return [self._view(r) for r in rows], total
+
+    async def videos(
+        self,
+        user: dict[str, Any],
+        job_id: str,
+        *,
+        state: str | None = None,
+        q: str | None = None,
+        sort: str = "row_index",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        await self._row(user, job_id)
+        try:
+            rows, total = await self.jobs.list_videos(job_id, state=state, q=q, sort=sort, limit=limit, offset=offset)
+        except ValueError as exc:
+            raise Invalid(str(exc), loc=["query", "sort"]) from exc
+        return [video_view(r) for r in rows], total
+
+    async def video(self, user: dict[str, Any], job_id: str, video_id: str) -> dict[str, Any]:
+        return video_view(await self.video_row(user, job_id, video_id))
+
+    async def video_row(self, user: dict[str, Any], job_id: str, video_id: str) -> dict[str, Any]:
+        """The stored video (with file paths and every attempt's error), for files and detail views."""
+        await self._row(user, job_id)
+        row = await self.jobs.get_video(job_id, video_id)
+        if row is None:
+            raise NotFound(f"video {video_id} not found in job {job_id}")
+        return row
+
+    async def iter_videos(self, user: dict[str, Any], job_id: str) -> AsyncIterator[dict[str, Any]]:
+        await self._row(user, job_id)
+        async for row in self.jobs.iter_videos(job_id):
+            yield row
+
+    # -- commands ---------------------------------------------------------------------------------------------
+    async def pause(self, user: dict[str, Any], job_id: str) -> dict[str, Any]:
+        job = await self._row(user, job_id)
+        return self._view(await self._command(job, "pause", self.engine.pause))
+
+    async def resume(self, user: dict[str, Any], job_id: str) -> dict[str, Any]:
+        job = await self._row(user, job_id)
+        return self._view(await self._command(job, "resume", self.engine.resume))
+
+    async def cancel(self, user: dict[str, Any], job_id: str) -> dict[str, Any]:
+        job = await self._row(user, job_id)
+        return self._view(await self._command(job, "cancel", self.engine.cancel))
+
+    async def retry(self, user: dict[str, Any], job_id: str) -> dict[str, Any]:
+        job = await self._row(user, job_id)
+        try:
+            return self._view(await self.engine.retry(job_id, job))
+        except IllegalTransition as exc:
+            raise Conflict(str(exc)) from exc
+
+    async def _command(
+        self, job: dict[str, Any], action: str, command: Callable[[str], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        if job["id"] not in self.engine.runtimes:
+            raise Conflict(f"cannot {action} a job that is {job['state']}")
+        try:
+            return await command(job["id"])
+        except IllegalTransition as exc:
+            raise Conflict(str(exc)) from exc
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    async def _row(self, user: dict[str, Any], job_id: str) -> dict[str, Any]:
+        row = await self.jobs.get_job(job_id, _owner(user))
+        if row is None:
+            raise NotFound(f"job {job_id} not found")
+        return row
+
+    def _view(self, row: dict[str, Any]) -> dict[str, Any]:
+        live = self.engine.live_row(row["id"])
+        if live is not None:
+            row = {**row, **{k: live[k] for k in ("state", "progress", "started_at", "finished_at", "error")}}
+        return job_view(row)
+
+
+def _owner(user: dict[str, Any]) -> str | None:
+    """Admins see everything; anyone else only their own objects."""
+    return None if user.get("is_admin") else user["id"]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,1 @@
+"""Persistence: the database, its migrations, queries, and the batched single writer."""

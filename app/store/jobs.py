@@ -1,0 +1,235 @@
+"""Job and video queries (reads, creation, and the bulk moves that bypass the writer's buffer)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, asc, cast, desc, func, insert, or_, select, update
+from sqlalchemy import String as SAString
+
+from app.store import tables as t
+from app.store.database import Database
+
+#: columns a caller may sort the video table by (``-`` prefix for descending)
+VIDEO_SORTS = frozenset(
+    {
+        "row_index",
+        "title",
+        "state",
+        "progress",
+        "attempts",
+        "processing_ms",
+        "duration_s",
+        "size_bytes",
+        "started_at",
+        "finished_at",
+    }
+)
+JOB_SORTS = frozenset({"created_at", "title", "state", "priority_rank", "finished_at"})
+_INSERT_CHUNK = 2000
+
+
+class JobStore:
+    """Everything the services and the engine read about jobs and videos."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- creation -------------------------------------------------------------------------------------------
+    async def create_job(self, job: dict[str, Any], videos: Sequence[dict[str, Any]]) -> None:
+        """Inserts a job and all its videos in one transaction."""
+        async with self.db.write() as conn:
+            await conn.execute(insert(t.jobs), [job])
+            for start in range(0, len(videos), _INSERT_CHUNK):
+                await conn.execute(insert(t.videos), list(videos[start : start + _INSERT_CHUNK]))
+
+    async def create_job_videos(self, videos: Sequence[dict[str, Any]]) -> None:
+        """Inserts the videos of a job whose source was read after it was created."""
+        async with self.db.write() as conn:
+            for start in range(0, len(videos), _INSERT_CHUNK):
+                await conn.execute(insert(t.videos), list(videos[start : start + _INSERT_CHUNK]))
+
+    async def find_by_idempotency_key(self, owner_id: str, key: str) -> dict[str, Any] | None:
+        async with self.db.read() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(t.jobs).where(t.jobs.c.owner_id == owner_id, t.jobs.c.idempotency_key == key)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    # -- jobs -----------------------------------------------------------------------------------------------
+    async def get_job(self, job_id: str, owner_id: str | None = None) -> dict[str, Any] | None:
+        """The job, or ``None`` when it does not exist or belongs to another owner."""
+        stmt = select(t.jobs).where(t.jobs.c.id == job_id)
+        if owner_id is not None:
+            stmt = stmt.where(t.jobs.c.owner_id == owner_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return dict(row) if row else None
+
+    async def list_jobs(
+        self,
+        owner_id: str | None,
+        *,
+        state: str | None = None,
+        q: str | None = None,
+        sort: str = "-created_at",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        conds = []
+        if owner_id is not None:
+            conds.append(t.jobs.c.owner_id == owner_id)
+        if state:
+            conds.append(t.jobs.c.state.in_(state.split(",")))
+        if q:
+            conds.append(t.jobs.c.title.ilike(f"%{_escape_like(q)}%", escape="\\"))
+        stmt = select(t.jobs).where(*conds)
+        return await self._page(stmt, t.jobs, conds, _order(t.jobs, sort, JOB_SORTS, "created_at"), limit, offset)
+
+    async def active_jobs(self) -> list[dict[str, Any]]:
+        """Jobs that are not in a final state (the engine resumes them at start-up)."""
+        stmt = select(t.jobs).where(t.jobs.c.state.not_in(["completed", "canceled", "failed"]))
+        async with self.db.read() as conn:
+            return [dict(r) for r in (await conn.execute(stmt.order_by(t.jobs.c.created_at))).mappings()]
+
+    # -- videos ---------------------------------------------------------------------------------------------
+    async def get_video(self, job_id: str, video_id: str) -> dict[str, Any] | None:
+        stmt = select(t.videos).where(t.videos.c.id == video_id, t.videos.c.job_id == job_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return dict(row) if row else None
+
+    async def list_videos(
+        self,
+        job_id: str,
+        *,
+        state: str | None = None,
+        q: str | None = None,
+        sort: str = "row_index",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        conds: list[Any] = [t.videos.c.job_id == job_id]
+        if state:
+            conds.append(t.videos.c.state.in_(state.split(",")))
+        if q:
+            pattern = f"%{_escape_like(q)}%"
+            conds.append(
+                or_(
+                    t.videos.c.title.ilike(pattern, escape="\\"),
+                    cast(t.videos.c.variables, SAString).ilike(pattern, escape="\\"),
+                )
+            )
+        stmt = select(t.videos).where(*conds)
+        order = _order(t.videos, sort, VIDEO_SORTS, "row_index")
+        return await self._page(stmt, t.videos, conds, order, limit, offset)
+
+    async def iter_videos(self, job_id: str, batch: int = 5000) -> Any:
+        """Every video of a job in row order, in batches (for results.csv)."""
+        last = 0
+        while True:
+            stmt = (
+                select(t.videos)
+                .where(t.videos.c.job_id == job_id, t.videos.c.row_index > last)
+                .order_by(t.videos.c.row_index)
+                .limit(batch)
+            )
+            async with self.db.read() as conn:
+                rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+            if not rows:
+                return
+            for row in rows:
+                yield row
+            last = rows[-1]["row_index"]
+
+    async def pending_videos(self, job_id: str, after_row: int, limit: int) -> list[dict[str, Any]]:
+        """The next pending videos of a job in row order (the engine's refill)."""
+        stmt = (
+            select(t.videos)
+            .where(t.videos.c.job_id == job_id, t.videos.c.state == "pending", t.videos.c.row_index > after_row)
+            .order_by(t.videos.c.row_index)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def count_by_state(self, job_id: str) -> dict[str, int]:
+        stmt = select(t.videos.c.state, func.count()).where(t.videos.c.job_id == job_id).group_by(t.videos.c.state)
+        async with self.db.read() as conn:
+            return {state: n for state, n in (await conn.execute(stmt)).all()}
+
+    async def move_videos(
+        self, job_id: str, from_states: Sequence[str], to_state: str, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Moves every video of a job in ``from_states`` to ``to_state`` at once; returns the moved rows
+        (as they are after the move)."""
+        where = and_(t.videos.c.job_id == job_id, t.videos.c.state.in_(list(from_states)))
+        async with self.db.write() as conn:
+            rows = [dict(r) for r in (await conn.execute(select(t.videos).where(where))).mappings()]
+            if rows:
+                await conn.execute(update(t.videos).where(where).values(state=to_state, **(extra or {})))
+        for row in rows:
+            row["state"] = to_state
+            row.update(extra or {})
+        return rows
+
+    async def requeue_processing(self) -> int:
+        """Crash recovery: videos left ``processing`` by a dead process go back to ``pending``."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(t.videos)
+                .where(t.videos.c.state == "processing")
+                .values(state="pending", progress=0.0, stage=None)
+            )
+        return int(result.rowcount or 0)
+
+    async def set_job(self, job_id: str, fields: dict[str, Any]) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(**fields))
+
+    async def jobs_by_state(self) -> dict[str, int]:
+        async with self.db.read() as conn:
+            stmt = select(t.jobs.c.state, func.count()).group_by(t.jobs.c.state)
+            return {s: n for s, n in (await conn.execute(stmt)).all()}
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    async def _page(
+        self, stmt: Select[Any], table: Any, conds: list[Any], order: list[Any], limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        async with self.db.read() as conn:
+            total = (await conn.execute(select(func.count()).select_from(table).where(*conds))).scalar_one()
+            rows = (await conn.execute(stmt.order_by(*order).limit(limit).offset(offset))).mappings().all()
+        return [dict(r) for r in rows], int(total)
+
+
+def _order(table: Any, sort: str, allowed: frozenset[str], tiebreak: str) -> list[Any]:
+    orders = []
+    for part in (sort or tiebreak).split(","):
+        part = part.strip()
+        name = part.lstrip("-+")
+        if name not in allowed:
+            raise ValueError(f"sort: unknown column {name!r} (use one of {sorted(allowed)})")
+        orders.append(desc(table.c[name]) if part.startswith("-") else asc(table.c[name]))
+    orders.append(asc(table.c.id))
+    return orders
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def as_utc(ts: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; they are UTC."""
+    from datetime import UTC
+
+    if ts is None or ts.tzinfo is not None:
+        return ts
+    return ts.replace(tzinfo=UTC)
