@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
 from app.bus import EventBus
 from app.engine.engine import Engine
 from app.generators.registry import TemplateRegistry
+from app.services.auth import AuthService
 from app.services.jobs import JobService
 from app.settings import Settings
 from app.store.database import Database
@@ -34,16 +36,30 @@ class Bulkdash:
     templates: TemplateRegistry
     engine: Engine
     jobs: JobService
+    auth: AuthService
+    admin_token: str = ""
     started: bool = field(default=False)
+    _ready: asyncio.Event | None = field(default=None, repr=False)
+
+    def _ready_event(self) -> asyncio.Event:
+        if self._ready is None:
+            self._ready = asyncio.Event()
+        return self._ready
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        """Waits until :meth:`start` has finished (web requests may arrive while it still runs)."""
+        await asyncio.wait_for(self._ready_event().wait(), timeout)
 
     async def start(self, *, workers: int | None = None) -> None:
         """Applies migrations, recovers unfinished work and starts the writer and the workers."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings.outputs.mkdir(parents=True, exist_ok=True)
         await upgrade(self.db)
+        self.admin_token = await self.auth.ensure_admin()
         self.writer.start()
         await self.engine.start(workers=workers)
         self.started = True
+        self._ready_event().set()
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stops the workers (running videos go back to pending after ``grace_s``), flushes, closes."""
@@ -63,15 +79,17 @@ def build(settings: Settings) -> Bulkdash:
     templates = TemplateRegistry(settings.templates_dir, strict=False)
     engine = Engine(settings, jobs_store, writer, templates.get)
     jobs = JobService(jobs_store, engine, templates.get, max_rows=settings.max_rows_per_job)
+    users = UserStore(db)
     return Bulkdash(
         settings=settings,
         db=db,
         bus=bus,
         writer=writer,
         jobs_store=jobs_store,
-        users=UserStore(db),
+        users=users,
         events=EventLog(db),
         templates=templates,
         engine=engine,
         jobs=jobs,
+        auth=AuthService(users, settings),
     )

@@ -108,10 +108,10 @@ def build_rows(
     rows: list[SourceRow] = []
     append = rows.append
     for index, record in enumerate(records, start=1):
-        if not any(record):
-            continue
-        n = len(record)
-        if n != width:
+        if len(record) != width or not any(record):  # the rare cases; the common row takes no branch
+            if not any(record):
+                continue
+            n = len(record)
             if n < width:
                 record = record + pad[n:]
             elif any(record[width:]):
@@ -123,13 +123,8 @@ def build_rows(
                 record = record[:width]
         if len(rows) >= max_rows:
             raise SourceError(f"{where}: more than {max_rows:,} data rows; split it into smaller files", 413)
-        append(
-            SourceRow(
-                index,
-                dict(zip(columns, record, strict=True)),
-                None if first_sheet_row is None else first_sheet_row + index - 1,
-            )
-        )
+        sheet_row = None if first_sheet_row is None else first_sheet_row + index - 1
+        append(SourceRow(index, dict(zip(columns, record)), sheet_row))  # noqa: B905 - lengths equal here
     return rows
 
 
