@@ -122,9 +122,7 @@ class SheetsEmulator:
         with self.lock:
             self.public_keys[email] = public_key
 
-    def fail_next(
-        self, path_substring: str, status: int, count: int = 1, retry_after: float | None = None
-    ) -> None:
+    def fail_next(self, path_substring: str, status: int, count: int = 1, retry_after: float | None = None) -> None:
         """The next ``count`` requests whose path contains ``path_substring`` answer ``status``."""
         with self.lock:
             self.faults.append(Fault(path_substring, status, count, retry_after))
@@ -145,9 +143,7 @@ class SheetsEmulator:
 
     # --------------------------------------------------------------------------------- request logic
 
-    def handle(
-        self, method: str, raw_path: str, headers: Any, body: bytes
-    ) -> tuple[int, dict[str, str], Any]:
+    def handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(raw_path)
         path = unquote(parts.path)
         query = parse_qs(parts.query)
@@ -165,9 +161,7 @@ class SheetsEmulator:
         call.status = status
         return status, {}, payload
 
-    def _route(
-        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes, call: Call
-    ):
+    def _route(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes, call: Call):
         if path == "/token" and method == "POST":
             return self._token(body)
         m = re.match(r"^/v4/spreadsheets/([^/]+)(/.*)?$", path)
@@ -221,9 +215,7 @@ class SheetsEmulator:
             head_b64, claims_b64, sig_b64 = assertion.split(".")
             claims = json.loads(_b64(claims_b64))
             key = self.public_keys[claims["iss"]]
-            key.verify(
-                _b64(sig_b64), f"{head_b64}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256()
-            )
+            key.verify(_b64(sig_b64), f"{head_b64}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256())
         except (ValueError, KeyError, InvalidSignature):
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         token = "emu-" + secrets.token_urlsafe(16)
@@ -262,9 +254,7 @@ class SheetsEmulator:
                 try:
                     sheet, c1, r1, _, _ = self._parse_range(book, item["range"])
                 except ValueError as exc:
-                    return 400, _error(
-                        400, f"Unable to parse range: {item['range']} ({exc})", "INVALID_ARGUMENT"
-                    )
+                    return 400, _error(400, f"Unable to parse range: {item['range']} ({exc})", "INVALID_ARGUMENT")
                 grid = book.sheets[sheet]
                 for dr, row in enumerate(item.get("values", [])):
                     for dc, value in enumerate(row):
