@@ -71,6 +71,9 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def start(self, *, workers: int | None = None) -> None:
         """Recovers from a crash, resumes every unfinished job and starts the workers."""
+        await self.writer.flush()  # the store must hold every seq handed out before runtimes are rebuilt
+        self.runtimes.clear()
+        self._order = []
         requeued = await self.jobs.requeue_processing()
         if requeued:
             log.info("recovered %d videos left processing by a previous run", requeued)
@@ -137,27 +140,30 @@ class Engine:
         rt = self._runtime(job_id, "pause")
         check_job_transition(rt.state, P.PAUSING, "pause")
         self._set_state(rt, P.PAUSING)
+        moved = self.live_row(job_id)
         self._check_job(rt)
         await self.writer.flush()
-        return self.live_row(job_id) or rt.row
+        return moved or rt.row
 
     async def resume(self, job_id: str) -> dict[str, Any]:
         rt = self._runtime(job_id, "resume")
         check_job_transition(rt.state, P.RUNNING, "resume")
         self._set_state(rt, P.RUNNING)
+        moved = self.live_row(job_id)
         self._wake()
         self._check_job(rt)
         await self.writer.flush()
-        return self.live_row(job_id) or rt.row
+        return moved or rt.row
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
         rt = self._runtime(job_id, "cancel")
         check_job_transition(rt.state, P.CANCELING, "cancel")
         self._set_state(rt, P.CANCELING)
+        moved = self.live_row(job_id)
         await self._halt(rt)
         self._check_job(rt)
         await self.writer.flush()
-        return self.live_row(job_id) or rt.row
+        return moved or rt.row
 
     async def retry(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         """Failed (and, unless the job was canceled, canceled) videos go back to ``pending``."""
@@ -183,9 +189,10 @@ class Engine:
                 rt.tracker.add_many("pending", 1, old=video.get("_old_state") or "failed")
             rt.buffer.extendleft(sorted(moved, key=lambda v: v["row_index"], reverse=True))
         rt.dirty_progress = True
+        answer = self.live_row(job_id) or rt.row
         self._wake()
         await self.writer.flush()
-        return self.live_row(job_id) or rt.row
+        return answer
 
     # -- internals: runtimes --------------------------------------------------------------------------------
     def _runtime(self, job_id: str, action: str) -> JobRuntime:

@@ -145,6 +145,13 @@ class TemplateRegistry:
             overrides=spec.overrides,
         )
 
+    def register(self, generator: Generator, info: TemplateInfo) -> None:
+        """Adds a generator built in code (plugins, tests); its id must be new."""
+        if info.id in self._generators or info.id != generator.template_id:
+            raise ValueError(f"template id {info.id!r} is already used or does not match the generator")
+        self._generators[info.id] = generator
+        self._infos[info.id] = info
+
     def get(self, template_id: str) -> Generator:
         """The generator of ``template_id``; :class:`UnknownTemplateError` (a ``KeyError``) if there is none,
         ``ValueError`` if the id is malformed."""
