@@ -81,7 +81,7 @@ class Engine:
             rt = await self._load(row)
             await self._recover(rt)
         self._stopping = False
-        n = workers or self.settings.workers
+        n = self.settings.workers if workers is None else workers
         self._tasks = [asyncio.create_task(self._worker(i), name=f"bulkdash-worker-{i}") for i in range(n)]
         self._tasks.append(asyncio.create_task(self._ticker(), name="bulkdash-ticker"))
         self._update_idle()
