@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -52,7 +53,7 @@ async def test_sigkill_mid_job_loses_nothing(tmp_path: Path, kills: int) -> None
     rng = random.Random(kills)
     proc, job_id = start(data, rows=200)
     for _ in range(kills):
-        time.sleep(rng.uniform(0.3, 0.9))  # a random moment of a running job in another process
+        await asyncio.sleep(rng.uniform(0.3, 0.9))  # a random moment of a running job in another process
         kill(proc)
         proc, _ = start(data)
     # let the last process finish the job, reading the store from here (no engine of our own)
@@ -63,7 +64,7 @@ async def test_sigkill_mid_job_loses_nothing(tmp_path: Path, kills: int) -> None
             job = await app.jobs_store.get_job(job_id)
             if job["state"] in ("completed", "failed") or time.monotonic() > deadline:
                 break
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
         kill(proc)
         assert job["state"] == "completed", job
         counts = await app.jobs_store.count_by_state(job_id)
