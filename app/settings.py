@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     progress_interval_s: float = Field(0.25, gt=0, description="coalescing window for progress events")
     max_rows_per_job: int = Field(100_000, ge=1)
     templates_dir: Path | None = None
+    shutdown_grace_s: float = Field(10.0, ge=0, le=600, description="seconds running videos get to finish at shutdown")
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -591,8 +591,8 @@ class Engine:
 
     def _interrupted(self, rt: JobRuntime, video: dict[str, Any]) -> None:
         reason = video.pop("_stop", "cancel")
-        if reason == "shutdown":
-            fields = {"state": "pending", "progress": 0.0, "stage": None}
+        if reason == "shutdown":  # not the video's fault: the attempt does not count
+            fields = {"state": "pending", "progress": 0.0, "stage": None, "attempts": max(0, video["attempts"] - 1)}
             video.update(fields)
             rt.tracker.move("processing", "pending")
             self.writer.update_video(video["id"], fields)

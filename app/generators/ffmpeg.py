@@ -132,6 +132,7 @@ async def run_ffmpeg(args: list[str], total_s: float, on_progress: Callable[[flo
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # a terminal's Ctrl-C must not kill ffmpeg: shutdown gives it a grace period
     )
     tail: deque[bytes] = deque()
     try:
@@ -217,6 +218,7 @@ async def probe_and_thumbnail(video: Path, thumbnail: Path, *, thumb_width: int 
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         _, err = await proc.communicate()

@@ -213,3 +213,16 @@ async def test_progress_reports_are_coalesced_into_few_events(container: Bulkdas
     assert 0 < len(updates) <= 16
     progress = [e.data["percent_complete"] for e in events if e.type == EventType.JOB_PROGRESS]
     assert progress == sorted(progress) and progress[-1] == 100.0
+
+
+async def test_shutdown_puts_running_videos_back_without_counting_the_attempt(
+    container: Bulkdash, admin: dict, gated: GatedGenerator
+) -> None:
+    job = await create_job(container, admin, 3, template="gated")
+    await wait_for(lambda: gated.running == 2)
+    await container.engine.stop(grace_s=0)
+    counts = await container.jobs_store.count_by_state(job["id"])
+    assert counts == {"pending": 3}
+    rows, _ = await container.jobs_store.list_videos(job["id"])
+    assert {r["attempts"] for r in rows} == {0}
+    assert (await container.jobs_store.get_job(job["id"]))["state"] == "running"
