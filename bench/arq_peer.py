@@ -36,8 +36,14 @@ async def arq_run(n: int, workers: int) -> float:
     await pool.flushdb()
     for start in range(0, n, 1000):
         await asyncio.gather(*(pool.enqueue_job("noop") for _ in range(start, min(n, start + 1000))))
-    worker = Worker(functions=[noop], redis_settings=settings, burst=True, max_jobs=max(workers, 10),
-                    poll_delay=0.01, handle_signals=False)
+    worker = Worker(
+        functions=[noop],
+        redis_settings=settings,
+        burst=True,
+        max_jobs=max(workers, 10),
+        poll_delay=0.01,
+        handle_signals=False,
+    )
     t0 = time.perf_counter()
     await worker.async_run()
     elapsed = time.perf_counter() - t0
@@ -57,7 +63,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _, bulk_s, _ = await bulkdash_run(args.tasks, workers, Path(tmp) / "data")
     print(f"command: .venv/bin/python bench/arq_peer.py --tasks {args.tasks}")
-    print(f"arq {args.tasks} no-op tasks on local Redis (burst worker): {arq_s:.2f} s = {args.tasks / arq_s:,.0f} tasks/s")
+    print(
+        f"arq {args.tasks} no-op tasks on local Redis (burst worker): {arq_s:.2f} s = {args.tasks / arq_s:,.0f} tasks/s"
+    )
     print(f"bulkdash simulated job, every change persisted: {bulk_s:.2f} s = {args.tasks / bulk_s:,.0f} videos/s")
     print(f"ratio bulkdash / arq: {arq_s / bulk_s:.2f}")
 
