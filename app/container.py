@@ -11,6 +11,7 @@ from app.engine.engine import Engine
 from app.generators.registry import TemplateRegistry
 from app.services.auth import AuthService
 from app.services.jobs import JobService
+from app.services.webhooks import WebhookDispatcher, check_url
 from app.settings import Settings
 from app.store.database import Database
 from app.store.events import EventLog
@@ -37,6 +38,7 @@ class Bulkdash:
     engine: Engine
     jobs: JobService
     auth: AuthService
+    webhooks: WebhookDispatcher | None = None
     admin_token: str = ""
     started: bool = field(default=False)
     _ready: asyncio.Event | None = field(default=None, repr=False)
@@ -57,6 +59,8 @@ class Bulkdash:
         await upgrade(self.db)
         self.admin_token = await self.auth.ensure_admin()
         self.writer.start()
+        if self.webhooks is not None:
+            await self.webhooks.start()
         await self.engine.start(workers=workers)
         self.started = True
         self._ready_event().set()
@@ -66,6 +70,8 @@ class Bulkdash:
         if self.started:
             await self.engine.stop(grace_s)
             await self.writer.stop()
+            if self.webhooks is not None:
+                await self.webhooks.stop(grace_s=5.0)
             self.started = False
         await self.db.close()
 
@@ -76,10 +82,17 @@ def build(settings: Settings) -> Bulkdash:
     bus = EventBus()
     writer = BatchWriter(db, interval_s=settings.flush_interval_s, on_committed=bus.publish)
     jobs_store = JobStore(db)
-    templates = TemplateRegistry(settings.templates_dir, strict=False)
+    templates = TemplateRegistry(settings.templates_dir)
     engine = Engine(settings, jobs_store, writer, templates.get)
-    jobs = JobService(jobs_store, engine, templates.get, max_rows=settings.max_rows_per_job)
+
+    async def check_webhook(url: str) -> str | None:
+        return await check_url(url, allow_private=settings.webhook_allow_private)
+
+    jobs = JobService(
+        jobs_store, engine, templates.get, max_rows=settings.max_rows_per_job, check_webhook=check_webhook
+    )
     users = UserStore(db)
+    webhooks = WebhookDispatcher(bus, db, jobs_store, settings, live_row=engine.live_row)
     return Bulkdash(
         settings=settings,
         db=db,
@@ -92,4 +105,5 @@ def build(settings: Settings) -> Bulkdash:
         engine=engine,
         jobs=jobs,
         auth=AuthService(users, settings),
+        webhooks=webhooks,
     )

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     progress_interval_s: float = Field(0.25, gt=0, description="coalescing window for progress events")
     max_rows_per_job: int = Field(100_000, ge=1)
     templates_dir: Path | None = None
+    webhook_secret: str | None = Field(None, description="HMAC key for webhook signatures (default: generated once)")
+    webhook_allow_private: bool = Field(False, description="allow webhooks to private/loopback addresses")
+    webhook_state_changes: bool = Field(False, description="also POST every job.state_changed")
+    webhook_max_attempts: int = Field(5, ge=1, le=50)
+    webhook_retry_base_s: float = Field(1.0, ge=0)
+    webhook_retry_max_s: float = Field(60.0, ge=0)
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    #: events buffered per WebSocket client (references to shared events, so cheap): a 100k-row job's
+    #: creation publishes one video.created per row in a single commit
+    ws_queue_size: int = Field(250_000, ge=100)
     shutdown_grace_s: float = Field(10.0, ge=0, le=600, description="seconds running videos get to finish at shutdown")
 
     @model_validator(mode="after")

@@ -37,6 +37,7 @@ class JobService:
         max_rows: int = 100_000,
         load_upload: RowsLoader | None = None,
         load_sheet: RowsLoader | None = None,
+        check_webhook: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self.jobs = jobs
         self.engine = engine
@@ -44,6 +45,8 @@ class JobService:
         self.max_rows = max_rows
         self.load_upload = load_upload
         self.load_sheet = load_sheet
+        #: why a webhook URL may not be called (scheme, private address), or None
+        self.check_webhook = check_webhook
         engine.ingest = self._ingest_sheet
 
     # -- create -----------------------------------------------------------------------------------------------
@@ -60,6 +63,13 @@ class JobService:
                 if existing["request_hash"] != digest:
                     raise Conflict("this Idempotency-Key was already used with another request body")
                 return self._view(existing), False
+        if body.webhook_url and self.check_webhook is not None:
+            try:
+                problem = await self.check_webhook(body.webhook_url)
+            except OSError as exc:
+                problem = f"webhook_url: the host cannot be resolved ({exc})"
+            if problem:
+                raise Invalid(problem, loc=["body", "webhook_url"])
         generator = self._generator(body.template.template_id)
         reason = generator.validate({}, body.template.overrides) if body.template.template_id == "simulated" else None
         if reason:

@@ -226,3 +226,12 @@ async def test_shutdown_puts_running_videos_back_without_counting_the_attempt(
     rows, _ = await container.jobs_store.list_videos(job["id"])
     assert {r["attempts"] for r in rows} == {0}
     assert (await container.jobs_store.get_job(job["id"]))["state"] == "running"
+
+
+async def test_webhook_url_is_checked_at_creation(container: Bulkdash, admin: dict) -> None:
+    from app.services.errors import Invalid
+
+    for url, reason in (("ftp://example.com/hook", "http or https"), ("http://127.0.0.1:9/hook", "")):
+        with pytest.raises(Invalid) as err:
+            await create_job(container, admin, 1, webhook_url=url)
+        assert err.value.loc == ["body", "webhook_url"] and reason in err.value.message
