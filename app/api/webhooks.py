@@ -25,7 +25,7 @@ def webhooks_router(container: Bulkdash) -> APIRouter:
 
     @router.get("/bulk-jobs/{job_id}/webhooks", summary="Webhook deliveries of a job")
     async def deliveries(
-        job_id: str, request: Request, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)
+        job_id: str, request: Request, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=2**31 - 1)
     ) -> dict[str, Any]:
         """``{items, total, limit, offset}``; each item: ``event_type, seq, attempt, status_code, error,
         delivered, created_at``."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from app.domain.events import Event, EventType
 from app.domain.progress import ProgressTracker
-from app.domain.states import JOB_FINAL, JobState, VideoState, check_job_transition
+from app.domain.states import JOB_FINAL, IllegalTransition, JobState, VideoState, check_job_transition
 from app.domain.views import job_view, video_view
 from app.engine.runtime import JobRuntime
 from app.generators.base import GenerationError, Generator, OutputSettings, RenderRequest
@@ -147,7 +147,8 @@ class Engine:
 
     async def resume(self, job_id: str) -> dict[str, Any]:
         rt = self._runtime(job_id, "resume")
-        check_job_transition(rt.state, P.RUNNING, "resume")
+        if rt.state != P.PAUSED:  # pending → running is the engine's own move, never a resume
+            raise IllegalTransition("job", rt.state.value, P.RUNNING.value, "resume")
         self._set_state(rt, P.RUNNING)
         moved = self.live_row(job_id)
         self._wake()
@@ -170,8 +171,6 @@ class Engine:
         rt = self.runtimes.get(job_id)
         state = JobState(rt.row["state"] if rt else job["state"])
         if state in (P.PAUSING, P.CANCELING, P.COMPLETING) or (rt and rt.halted):
-            from app.domain.states import IllegalTransition
-
             raise IllegalTransition("job", state.value, "running", "retry")
         await self.writer.flush()
         from_states = ["failed"] if state == P.CANCELED else ["failed", "canceled"]
@@ -186,7 +185,7 @@ class Engine:
             self._emit(rt, EventType.JOB_STATE_CHANGED, {"from": state.value, "to": P.RUNNING.value})
         else:
             for video in moved:
-                rt.tracker.add_many("pending", 1, old=video.get("_old_state") or "failed")
+                rt.tracker.add_many("pending", 1, old=video.pop("_old_state"))
             rt.buffer.extendleft(sorted(moved, key=lambda v: v["row_index"], reverse=True))
         rt.dirty_progress = True
         answer = self.live_row(job_id) or rt.row
@@ -198,8 +197,6 @@ class Engine:
     def _runtime(self, job_id: str, action: str) -> JobRuntime:
         rt = self.runtimes.get(job_id)
         if rt is None:
-            from app.domain.states import IllegalTransition
-
             raise IllegalTransition("job", "finished", "", action)
         return rt
 
@@ -569,6 +566,7 @@ class Engine:
                 "finished_at": utcnow(),
                 "error": exc.as_dict(),
                 "attempt_errors": history,
+                "processing_ms": _elapsed_ms(video),
             }
             self._finish_video(rt, video, fields, EventType.VIDEO_FAILED)
             return
@@ -632,6 +630,11 @@ class Engine:
             if (now - started).total_seconds() * 1000 > deadline_ms:
                 self._fail(rt, "deadline_exceeded", f"the processing deadline of {deadline_ms} ms passed")
                 self._check_job(rt)
+
+
+def _elapsed_ms(video: dict[str, Any]) -> int | None:
+    started = as_utc(video.get("started_at"))
+    return int((utcnow() - started).total_seconds() * 1000) if started else None
 
 
 def output_path(root: Path, output: OutputSettings, job_id: str, row_index: int, title: str) -> Path:

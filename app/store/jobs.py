@@ -177,6 +177,7 @@ class JobStore:
             if rows:
                 await conn.execute(update(t.videos).where(where).values(state=to_state, **(extra or {})))
         for row in rows:
+            row["_old_state"] = row["state"]
             row["state"] = to_state
             row.update(extra or {})
         return rows

@@ -33,6 +33,9 @@ class UserStore:
         async with self.db.write() as conn:
             row = (await conn.execute(select(t.users).where(t.users.c.name == name))).mappings().first()
             if row:
+                if is_admin and not row["is_admin"]:  # an admin asked for this user to be an admin
+                    await conn.execute(update(t.users).where(t.users.c.id == row["id"]).values(is_admin=True))
+                    return {**dict(row), "is_admin": True}
                 return dict(row)
             user = {"id": new_id("usr"), "name": name, "is_admin": is_admin, "created_at": utcnow()}
             await conn.execute(insert(t.users), [user])

@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.api import router as api_router
-from app.api.ws import WsHub, WsOptions, ws_router
+from app.api.ws import WsHub, WsOptions
 from app.container import Bulkdash
 
 
@@ -39,12 +39,7 @@ def free_port() -> int:
 def make_app(container: Bulkdash, ws_options: WsOptions) -> FastAPI:
     """A FastAPI app with ``/ws`` first (so it wins over any other ``/ws``), then the REST routes."""
     app = FastAPI()
-    app.include_router(ws_router(container, ws_options))
-    install = getattr(api_router, "install", None)
-    if install is not None:
-        install(app, container)
-    else:
-        app.include_router(api_router.create_api_router(container))
+    api_router.install(app, container, ws_options=ws_options)
     return app
 
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,9 @@ from app.api.webhooks import webhooks_router
 from app.container import Bulkdash
 from app.domain.schemas import JobCreate
 from app.services.webhooks import WebhookConfig, WebhookDispatcher, check_url, sign, verify
+from app.settings import Settings
 from app.store.webhooks import WebhookStore
+from tests.conftest import make_settings
 
 SECRET = "test-webhook-secret"
 
@@ -77,7 +80,15 @@ def config(**overrides: Any) -> WebhookConfig:
 
 
 @pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Job creation must accept the local receiver; each test's own dispatcher decides about delivery."""
+    return make_settings(tmp_path, webhook_allow_private=True)
+
+
+@pytest.fixture
 async def dispatcher(container: Bulkdash, request: pytest.FixtureRequest) -> AsyncIterator[WebhookDispatcher]:
+    if container.webhooks is not None:  # the process's own dispatcher would deliver too
+        await container.webhooks.stop(grace_s=0)
     cfg = config(**getattr(request, "param", {}))
     d = WebhookDispatcher(
         container.bus,
