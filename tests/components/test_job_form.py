@@ -1,0 +1,91 @@
+"""The new-job form: sample and upload sources, preview, validation messages on fields, submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+from nicegui.elements.upload_files import SmallFileUpload
+from nicegui.testing import User
+
+from app.container import Bulkdash
+from components.source_picker import read_sample
+from tests.conftest import wait_for
+
+
+def el(user: User, marker: str) -> Any:
+    return user.find(marker=marker).elements.pop()
+
+
+async def test_sample_preview_and_columns(admin_user: User) -> None:
+    await admin_user.open("/bulk-jobs/new")
+    await admin_user.should_see("columns: title, subtitle, script, style, voice")
+    preview = el(admin_user, "preview")
+    assert len(preview.rows) == 5 and preview.rows[0]["title"] == "Spring Sale Kickoff"
+    await admin_user.should_see("Google Sheets: not configured")
+    options = el(admin_user, "source-kind").props["options"]
+    assert [o.get("disable", False) for o in options] == [False, False, True]
+
+
+async def test_validation_messages_are_shown_on_fields(admin_user: User) -> None:
+    await admin_user.open("/bulk-jobs/new")
+    el(admin_user, "title").set_value("")
+    el(admin_user, "format").set_value("webm")
+    el(admin_user, "video_codec").set_value("h264")
+    el(admin_user, "output_bucket").set_value("bad bucket!")
+    admin_user.find(marker="submit").click()
+    await wait_for(lambda: el(admin_user, "title").error is not None)
+    assert "at least 1 character" in el(admin_user, "title").error
+    assert "pattern" in el(admin_user, "output_bucket").error
+    await admin_user.should_see("output.output_bucket")
+    el(admin_user, "title").set_value("ok")
+    el(admin_user, "output_bucket").set_value("fine")
+    admin_user.find(marker="submit").click()
+    await wait_for(lambda: el(admin_user, "video_codec").error is not None)
+    assert "cannot hold h264" in el(admin_user, "video_codec").error
+    assert el(admin_user, "title").error is None and el(admin_user, "output_bucket").error is None
+    el(admin_user, "video_codec").set_value("vp9")
+    el(admin_user, "output_bucket").set_value("fine")
+    admin_user.find(marker="submit").click()
+    await admin_user.should_see(marker="job-state", retries=20)
+
+
+async def test_service_errors_are_shown_too(admin_user: User) -> None:
+    await admin_user.open("/bulk-jobs/new")
+    el(admin_user, "template").set_value("simulated")
+    el(admin_user, "fail_rate").set_value(None)
+    admin_user.find(marker="submit").click()
+    await wait_for(lambda: el(admin_user, "duration_ms").error is not None)
+    assert "fail_rate" in el(admin_user, "duration_ms").error
+
+
+async def test_submit_sample_creates_job_and_opens_dashboard(admin_user: User, admin: dict,
+                                                             container: Bulkdash) -> None:
+    await admin_user.open("/bulk-jobs/new")
+    el(admin_user, "title").set_value("From the form")
+    el(admin_user, "template").set_value("simulated")
+    el(admin_user, "duration_ms").set_value(60000)
+    el(admin_user, "priority").set_value("high")
+    el(admin_user, "deadline").set_value(30)
+    admin_user.find(marker="submit").click()
+    await admin_user.should_see(marker="job-state", retries=20)
+    await admin_user.should_see("From the form")
+    jobs, total = await container.jobs.list(admin)
+    assert total == 1
+    job = jobs[0]
+    assert job["priority"] == "high" and job["processing_deadline_ms"] == 1_800_000
+    assert job["input_source"]["type"] == "inline" and len(job["input_source"]["rows"]) == len(read_sample())
+    assert job["template"] == {"template_id": "simulated", "overrides": {"duration_ms": 60000, "fail_rate": 0.0}}
+
+
+async def test_upload_csv_and_bad_file(admin_user: User, admin: dict, container: Bulkdash) -> None:
+    await admin_user.open("/bulk-jobs/new")
+    el(admin_user, "source-kind").set_value("upload")
+    upload = el(admin_user, "upload")
+    assert isinstance(upload, ui.upload)
+    await upload.handle_uploads([SmallFileUpload("list.csv", "text/csv", b"title;script\nOne;Hello\nTwo;World\n")])
+    await admin_user.should_see("2 rows · columns: title, script")
+    await upload.handle_uploads([SmallFileUpload("old.xls", "application/vnd.ms-excel", b"\xd0\xcf\x11\xe0xx")])
+    await admin_user.should_see("old Excel .xls files are not supported")
+    admin_user.find(marker="submit").click()
+    await wait_for(lambda: "at least 1 item" in (el(admin_user, "source-error").text or ""))
