@@ -18,7 +18,8 @@ def _ts(*, nullable: bool = True, index: bool = False) -> Any:
 
 
 def _json(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+    # none_as_null: an empty value is SQL NULL, not the JSON text 'null'
+    return Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=nullable))
 
 
 class User(SQLModel, table=True):
@@ -105,6 +106,8 @@ class Video(SQLModel, table=True):
     finished_at: datetime | None = _ts()
     processing_ms: int | None = None
     variables: dict[str, Any] = _json(nullable=False)
+    #: lower-cased title and values, so a search is one LIKE over plain text
+    search_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SheetConnection(SQLModel, table=True):

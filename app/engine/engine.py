@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,9 +255,9 @@ class Engine:
         self._wake()
 
     def _announce(self, rt: JobRuntime, videos: Sequence[dict[str, Any]]) -> None:
-        for video in videos:
-            rt.tracker.add_many(video["state"], 1)
-            self._emit(rt, EventType.VIDEO_CREATED, video_view(video))
+        for state, n in Counter(video["state"] for video in videos).items():
+            rt.tracker.add_many(state, n)
+        self._emit_many(rt, EventType.VIDEO_CREATED, [video_view(video) for video in videos])
         rt.dirty_progress = True
         self._check_job(rt)
 
@@ -281,6 +282,14 @@ class Engine:
         rt.seq += 1
         event = Event(kind, rt.id, rt.seq, utcnow(), data, rt.row["owner_id"])
         self.writer.append_event(event)
+        self.writer.update_job(rt.id, {"last_seq": rt.seq})
+
+    def _emit_many(self, rt: JobRuntime, kind: EventType, datas: list[dict[str, Any]]) -> None:
+        """Many events of one kind at once (a job's ``video.created``): one timestamp, one job update."""
+        ts, owner, append = utcnow(), rt.row["owner_id"], self.writer.append_event
+        for data in datas:
+            rt.seq += 1
+            append(Event(kind, rt.id, rt.seq, ts, data, owner))
         self.writer.update_job(rt.id, {"last_seq": rt.seq})
 
     def _set_state(self, rt: JobRuntime, new: JobState, **fields: Any) -> None:

@@ -14,7 +14,7 @@ from app.domain.tables import utcnow
 from app.domain.views import job_view, video_view
 from app.engine.engine import Engine
 from app.generators.base import Generator
-from app.ids import new_id
+from app.ids import new_id, new_ids
 from app.services.errors import Conflict, Invalid, NotFound
 from app.store.jobs import JobStore
 
@@ -86,7 +86,8 @@ class JobService:
             "started_at": None,
             "finished_at": None,
             "processing_deadline_ms": body.processing_deadline_ms,
-            "input_source": payload["input_source"],
+            # inline rows live on as the videos' variables; the job keeps only how many there were
+            "input_source": _compact_source(payload["input_source"]),
             "output": payload["output"],
             "template": payload["template"],
             "webhook_url": body.webhook_url,
@@ -134,12 +135,13 @@ class JobService:
         overrides = job["template"].get("overrides") or {}
         videos = []
         now = utcnow()
-        for row_index, source_row, values in rows:
+        ids = new_ids("vid", len(rows))
+        for (row_index, source_row, values), video_id in zip(rows, ids, strict=True):
             reason = generator.validate(values, overrides)
             title = next((values[c] for c in _TITLE_COLUMNS if values.get(c)), "") or f"Row {row_index}"
             videos.append(
                 {
-                    "id": new_id("vid"),
+                    "id": video_id,
                     "job_id": job["id"],
                     "row_index": row_index,
                     "source_row": source_row,
@@ -276,6 +278,12 @@ class JobService:
         if live is not None:
             row = {**row, **{k: live[k] for k in ("state", "progress", "started_at", "finished_at", "error")}}
         return job_view(row)
+
+
+def _compact_source(source: dict[str, Any]) -> dict[str, Any]:
+    if source["type"] == "inline":
+        return {"type": "inline", "row_count": len(source["rows"])}
+    return source
 
 
 def _owner(user: dict[str, Any]) -> str | None:
