@@ -160,3 +160,38 @@ async def test_move_videos_is_atomic(db: Database) -> None:
     moved = await JobStore(db).move_videos(job["id"], ["pending"], "canceled")
     assert len(moved) == 4 and {m["state"] for m in moved} == {"canceled"}
     assert await JobStore(db).count_by_state(job["id"]) == {"canceled": 4}
+
+
+async def test_upgrade_from_0001_backfills_search_text(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        await upgrade(db, "0001")
+        job, _ = await make_job_without_search_text(db)
+        await upgrade(db)
+        rows, total = await JobStore(db).list_videos(job, q="LYON")
+        assert total == 1 and rows[0]["title"] == "Old clip"
+    finally:
+        await db.close()
+
+
+async def make_job_without_search_text(db: Database) -> tuple[str, None]:
+    """Rows as a 0001 database holds them (no search_text column yet)."""
+    user = await UserStore(db).get_or_create_user("old")
+    job_id = new_id("job")
+    async with db.write() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO jobs (id, owner_id, title, state, priority, priority_rank, created_at, input_source,"
+                " output, template, progress, last_seq) VALUES (:id, :owner, 'old', 'completed', 'normal', 1,"
+                " :now, '{}', '{}', '{}', '{}', 0)"
+            ),
+            {"id": job_id, "owner": user["id"], "now": datetime.now(UTC)},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO videos (id, job_id, row_index, title, state, progress, attempts, variables)"
+                " VALUES (:id, :job, 1, 'Old clip', 'completed', 100, 1, '{\"city\": \"Lyon\"}')"
+            ),
+            {"id": new_id("vid"), "job": job_id},
+        )
+    return job_id, None
