@@ -32,20 +32,12 @@ _VIDEO_EVENTS = {EventType.VIDEO_CREATED, EventType.VIDEO_UPDATED, EventType.VID
 _TOAST = {"completed": "positive", "failed": "negative", "canceled": "warning", "paused": "info"}
 
 
-def slim(job: dict[str, Any]) -> dict[str, Any]:
-    """The job without its inline rows: a 100,000-row job carries megabytes the page never shows."""
-    source = job.get("input_source") or {}
-    if "rows" in source:
-        job = {**job, "input_source": {"type": source.get("type"), "row_count": len(source["rows"])}}
-    return job
-
-
 class JobDashboard:
     """Builds the dashboard of ``job`` in the current page; call ``await start()`` once built."""
 
     def __init__(self, container: Bulkdash, user: dict[str, Any], job: dict[str, Any]) -> None:
         self.container, self.user = container, user
-        self.job = job = slim(job)
+        self.job = job = job
         self.job_id = job["id"]
         self.dirty_job = self.dirty_videos = self.refetch = False
         self.state_changes: list[str] = []
@@ -95,21 +87,21 @@ class JobDashboard:
             # only the start and end times are missing from the event; re-read the job just for them
             self.refetch = self.job.get("started_at") is None or event.data["to"] in JOB_FINAL
         elif event.type in _FINAL_EVENTS:
-            self.job.update(slim(event.data))
+            self.job.update(event.data)
             self.dirty_job = self.dirty_videos = True
         elif event.type in _VIDEO_EVENTS:
             self.dirty_videos = True
 
     def apply_job(self, job: dict[str, Any]) -> None:
         """A command's answer: show it at once (the bus confirms it moments later)."""
-        self.job = slim(job)
+        self.job = job
         self.dirty_job = self.dirty_videos = True
 
     async def tick(self) -> None:
         if self.refetch:
             self.refetch = False
             try:
-                self.job = slim(await self.container.jobs.get(self.user, self.job_id))
+                self.job = await self.container.jobs.get(self.user, self.job_id)
             except ServiceError:
                 pass
         for state in self.state_changes:
