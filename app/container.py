@@ -11,12 +11,17 @@ from app.engine.engine import Engine
 from app.generators.registry import TemplateRegistry
 from app.services.auth import AuthService
 from app.services.jobs import JobService
+from app.services.sheets import SheetService
+from app.services.uploads import UploadService
 from app.services.webhooks import WebhookDispatcher, check_url
 from app.settings import Settings
+from app.sources.secrets import SecretBox
+from app.sources.sheets import RetryPolicy
 from app.store.database import Database
 from app.store.events import EventLog
 from app.store.jobs import JobStore
 from app.store.migrate import upgrade
+from app.store.sources import SourceStore
 from app.store.users import UserStore
 from app.store.writer import BatchWriter
 
@@ -39,6 +44,10 @@ class Bulkdash:
     jobs: JobService
     auth: AuthService
     webhooks: WebhookDispatcher | None = None
+    #: Google Sheets connections, sheet jobs' rows and write-back
+    sheets: SheetService | None = None
+    #: CSV/XLSX uploads
+    uploads: UploadService | None = None
     admin_token: str = ""
     started: bool = field(default=False)
     _ready: asyncio.Event | None = field(default=None, repr=False)
@@ -69,6 +78,8 @@ class Bulkdash:
         """Stops the workers (running videos go back to pending after ``grace_s``), flushes, closes."""
         if self.started:
             await self.engine.stop(grace_s)
+            if isinstance(self.sheets, SheetService):  # (tests may swap in a fake)
+                await self.sheets.close()
             await self.writer.stop()
             if self.webhooks is not None:
                 await self.webhooks.stop(grace_s=5.0)
@@ -88,9 +99,22 @@ def build(settings: Settings) -> Bulkdash:
     async def check_webhook(url: str) -> str | None:
         return await check_url(url, allow_private=settings.webhook_allow_private)
 
+    sheets, uploads = _sources(settings, db)
     jobs = JobService(
-        jobs_store, engine, templates.get, max_rows=settings.max_rows_per_job, check_webhook=check_webhook
+        jobs_store,
+        engine,
+        templates.get,
+        max_rows=settings.max_rows_per_job,
+        check_webhook=check_webhook,
+        load_upload=uploads.load_rows,
+        load_sheet=sheets.load_rows,
+        check_source=sheets.check_source,
     )
+    assert engine.ingest is not None  # the job service's: it builds a sheet job's videos once the rows are read
+    engine.ingest = sheets.around_ingest(engine.ingest)
+    engine.video_hooks.append(sheets.on_video_final)
+    engine.finishing_hooks.append(sheets.finish_job)
+    bus.subscribe_callback(sheets.on_event)
     users = UserStore(db)
     webhooks = WebhookDispatcher(bus, db, jobs_store, settings, live_row=engine.live_row)
     return Bulkdash(
@@ -106,4 +130,29 @@ def build(settings: Settings) -> Bulkdash:
         jobs=jobs,
         auth=AuthService(users, settings),
         webhooks=webhooks,
+        sheets=sheets,
+        uploads=uploads,
     )
+
+
+def _sources(settings: Settings, db: Database) -> tuple[SheetService, UploadService]:
+    store = SourceStore(db)
+    sheets = SheetService(
+        store,
+        SecretBox(settings.data_dir / "secrets.key"),
+        api_url=settings.sheets_api_url,
+        default_credentials=settings.google_credentials,
+        connect_retry=RetryPolicy(budget_s=settings.sheets_connect_budget_s),
+        read_retry=RetryPolicy(budget_s=settings.sheets_retry_budget_s),
+        write_back_interval_s=settings.write_back_interval_s,
+        max_rows=settings.max_rows_per_job,
+        public_url=settings.public_url,
+    )
+    uploads = UploadService(
+        store,
+        settings.data_dir,
+        settings.uploads_dir,
+        max_bytes=settings.upload_max_bytes,
+        max_rows=settings.max_rows_per_job,
+    )
+    return sheets, uploads

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     #: creation publishes one video.created per row in a single commit
     ws_queue_size: int = Field(250_000, ge=100)
     shutdown_grace_s: float = Field(10.0, ge=0, le=600, description="seconds running videos get to finish at shutdown")
+    # Sources (uploads, Google Sheets).
+    upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1, description="largest CSV/XLSX upload")
+    sheets_connect_budget_s: float = Field(5.0, ge=0, description="retry budget of the access check at connect")
+    sheets_retry_budget_s: float = Field(30.0, ge=0, description="retry budget (429/5xx) of reading a sheet job")
+    write_back_interval_s: float = Field(5.0, gt=0, description="at most one write-back request per interval")
+    public_url: str | None = Field(None, description="prefix of the output URLs written back to sheets")
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

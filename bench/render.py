@@ -76,9 +76,7 @@ async def _bare_inputs(root: Path, n: int, output: OutputSettings) -> list[tuple
     return inputs
 
 
-async def _bare(
-    root: Path, inputs: list[tuple[Path, Path, float]], workers: int, output: OutputSettings
-) -> float:
+async def _bare(root: Path, inputs: list[tuple[Path, Path, float]], workers: int, output: OutputSettings) -> float:
     semaphore = asyncio.Semaphore(workers)
 
     async def one(i: int, concat: Path, wav: Path, duration: float) -> None:

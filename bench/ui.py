@@ -46,7 +46,8 @@ def count_bytes(client: Any, sink: list[int], table_sink: list[int]) -> None:
         _, kind, data = message
         size = len(json.dumps(data, default=str))
         has_table = kind == "update" and any(
-            isinstance(e, dict) and "rows" in (e.get("props") or {}) for e in data.values())
+            isinstance(e, dict) and "rows" in (e.get("props") or {}) for e in data.values()
+        )
         (table_sink if has_table else sink).append(size)
         await original(message)
 
@@ -62,18 +63,27 @@ async def timed(label: str, coro: Any, results: dict[str, list[float]]) -> Any:
 
 async def run(rows: int, clients: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bd-bench-ui-"))
-    settings = Settings(_env_file=None, data_dir=tmp, admin_token="bd_bench", workers=8,  # type: ignore[call-arg]
-                        log_level="WARNING")
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp,
+        admin_token="bd_bench",
+        workers=8,  # type: ignore[call-arg]
+        log_level="WARNING",
+    )
     container = build(settings)
     await container.start()
     admin = await container.auth.authenticate("bd_bench")
     assert admin is not None
-    body = JobCreate.model_validate({
-        "title": "Catalogue 100k",
-        "input_source": {"type": "inline", "rows": [{"title": f"Product {i}", "sku": f"SKU-{i:06d}"}
-                                                    for i in range(1, rows + 1)]},
-        "template": {"template_id": "simulated", "overrides": {"duration_ms": 400, "fail_rate": 0.02, "seed": 3}},
-    })
+    body = JobCreate.model_validate(
+        {
+            "title": "Catalogue 100k",
+            "input_source": {
+                "type": "inline",
+                "rows": [{"title": f"Product {i}", "sku": f"SKU-{i:06d}"} for i in range(1, rows + 1)],
+            },
+            "template": {"template_id": "simulated", "overrides": {"duration_ms": 400, "fail_rate": 0.02, "seed": 3}},
+        }
+    )
     t0 = time.perf_counter()
     job, _ = await container.jobs.create(admin, body)
     for _ in range(1000):  # a pending job cannot be paused; wait (no event tells) until the engine starts it
@@ -118,15 +128,18 @@ async def run(rows: int, clients: int) -> None:
                 table_widget.pagination = {**table_widget.pagination, "page": page}
                 await timed("page change", widget.refresh(), results)
             for sort in ("title", "-processing_ms", "state"):
-                table_widget.pagination = {**table_widget.pagination, "page": 1, "sortBy": sort.lstrip("-"),
-                                           "descending": sort.startswith("-")}
+                table_widget.pagination = {
+                    **table_widget.pagination,
+                    "page": 1,
+                    "sortBy": sort.lstrip("-"),
+                    "descending": sort.startswith("-"),
+                }
                 await timed("sort", widget.refresh(), results)
             for q in ("Product 77777", "SKU-0123", "no such thing"):
                 widget.q = q
                 await timed("search", widget.refresh(), results)
             widget.q = ""
-            table_widget.pagination = {**table_widget.pagination, "page": 1, "sortBy": "row_index",
-                                       "descending": False}
+            table_widget.pagination = {**table_widget.pagination, "page": 1, "sortBy": "row_index", "descending": False}
             await widget.refresh()
 
             # live updates: count what one dashboard receives while the job runs
@@ -151,12 +164,16 @@ async def run(rows: int, clients: int) -> None:
     print(f"table sort:                 {ms('sort')}")
     print(f"table search:               {ms('search')}")
     for name, values in (("progress ticks", sink), ("table page refreshes", table_sink)):
-        print(f"{name + ':':<28}{len(values)} messages in {seconds} s, "
-              f"median {statistics.median(values or [0]):,.0f} B, max {max(values or [0]):,} B per message, "
-              f"{sum(values) / seconds:,.0f} B/s")
+        print(
+            f"{name + ':':<28}{len(values)} messages in {seconds} s, "
+            f"median {statistics.median(values or [0]):,.0f} B, max {max(values or [0]):,} B per message, "
+            f"{sum(values) / seconds:,.0f} B/s"
+        )
     print(f"{'':<28}({live['progress']['completed']:,} videos done meanwhile, 8 workers)")
-    print(f"memory with {clients} dashboards:   {(rss_after - rss_before) / 2**20:.1f} MiB more "
-          f"({(rss_after - rss_before) / clients / 1024:.0f} KiB per dashboard), RSS {rss_after / 2**20:.0f} MiB")
+    print(
+        f"memory with {clients} dashboards:   {(rss_after - rss_before) / 2**20:.1f} MiB more "
+        f"({(rss_after - rss_before) / clients / 1024:.0f} KiB per dashboard), RSS {rss_after / 2**20:.0f} MiB"
+    )
     await container.stop()
 
 

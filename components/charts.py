@@ -11,8 +11,12 @@ from nicegui import ui
 from components.state_badge import VIDEO_COLORS
 
 _QUASAR_HEX = {
-    "grey-7": "#616161", "primary": "#1976d2", "positive": "#21ba45", "negative": "#c10015",
-    "amber-9": "#ff6f00", "blue-grey-7": "#455a64",
+    "grey-7": "#616161",
+    "primary": "#1976d2",
+    "positive": "#21ba45",
+    "negative": "#c10015",
+    "amber-9": "#ff6f00",
+    "blue-grey-7": "#455a64",
 }
 STATES = ("pending", "processing", "completed", "failed", "skipped", "canceled")
 
@@ -33,8 +37,15 @@ class ThroughputChart:
             "tooltip": {"trigger": "axis"},
             "xAxis": {"type": "category", "data": [t for t, _ in self.samples]},
             "yAxis": {"type": "value", "minInterval": 1},
-            "series": [{"type": "line", "smooth": True, "showSymbol": False, "areaStyle": {},
-                        "data": [v for _, v in self.samples]}],
+            "series": [
+                {
+                    "type": "line",
+                    "smooth": True,
+                    "showSymbol": False,
+                    "areaStyle": {},
+                    "data": [v for _, v in self.samples],
+                }
+            ],
         }
 
     def sample(self, progress: dict[str, Any], *, force: bool = False) -> None:

@@ -36,19 +36,23 @@ def legal_actions(job: dict[str, Any]) -> set[str]:
 class Controls:
     """The command buttons of one job; ``on_job`` receives the job each command returns."""
 
-    def __init__(self, container: Bulkdash, user: dict[str, Any], job: dict[str, Any],
-                 on_job: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self, container: Bulkdash, user: dict[str, Any], job: dict[str, Any], on_job: Callable[[dict[str, Any]], None]
+    ) -> None:
         self.container, self.user, self.job_id, self.on_job = container, user, job["id"], on_job
         jobs = container.jobs
         with ui.row().classes("gap-2"):
             self.buttons = {
                 "pause": ui.button("Pause", icon="pause", on_click=lambda: self._run(jobs.pause)).mark("pause"),
                 "resume": ui.button("Resume", icon="play_arrow", on_click=lambda: self._run(jobs.resume)).mark(
-                    "resume"),
+                    "resume"
+                ),
                 "cancel": ui.button("Cancel", icon="stop", color="negative", on_click=self._confirm_cancel).mark(
-                    "cancel"),
-                "retry": ui.button("Retry failed", icon="replay", color="secondary",
-                                   on_click=lambda: self._run(jobs.retry)).mark("retry"),
+                    "cancel"
+                ),
+                "retry": ui.button(
+                    "Retry failed", icon="replay", color="secondary", on_click=lambda: self._run(jobs.retry)
+                ).mark("retry"),
             }
         self.update(job)
 

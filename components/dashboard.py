@@ -49,7 +49,8 @@ class JobDashboard:
             with ui.row().classes("items-center gap-2"):
                 self.controls = Controls(container, user, job, self.apply_job)
                 ui.button("Results (CSV)", icon="download", on_click=self.download_results).props("outline").mark(
-                    "results-csv")
+                    "results-csv"
+                )
         self.summary = ProgressSummary(job)
         self.metrics = MetricCards(job["progress"])
         with ui.grid().classes("w-full gap-2 grid-cols-1 md:grid-cols-2"):
@@ -64,8 +65,10 @@ class JobDashboard:
     def _subtitle(self) -> str:
         j = self.job
         out = j["output"]
-        return (f"{self.job_id} · created {fmt.when(j['created_at'])} · {j['template']['template_id']} · "
-                f"{out['format']}/{out['video_codec']}/{out['resolution']} → {out['output_bucket']} · {j['priority']}")
+        return (
+            f"{self.job_id} · created {fmt.when(j['created_at'])} · {j['template']['template_id']} · "
+            f"{out['format']}/{out['video_codec']}/{out['resolution']} → {out['output_bucket']} · {j['priority']}"
+        )
 
     async def start(self) -> None:
         """Loads the first table page (so it is in the first paint) and the first chart sample."""

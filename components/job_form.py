@@ -46,45 +46,79 @@ class JobForm:
             ui.label("Job").classes("text-lg font-semibold")
             with ui.row().classes("w-full gap-2"):
                 self.title = ui.input("title", value="Sample campaign").classes("grow min-w-64").mark("title")
-                self.priority = ui.select([p.value for p in Priority], value="normal", label="priority").classes(
-                    "w-36").mark("priority")
-                self.deadline = ui.number("deadline (minutes, optional)", min=0, format="%.0f").classes("w-56").mark(
-                    "deadline")
+                self.priority = (
+                    ui.select([p.value for p in Priority], value="normal", label="priority")
+                    .classes("w-36")
+                    .mark("priority")
+                )
+                self.deadline = (
+                    ui.number("deadline (minutes, optional)", min=0, format="%.0f").classes("w-56").mark("deadline")
+                )
         with ui.card().classes("w-full gap-2"):
             ui.label("Template").classes("text-lg font-semibold")
             templates = {t.id: t.name for t in container.templates.list()}
             with ui.row().classes("w-full gap-2"):
-                self.template = ui.select(templates, value="default_template", label="template",
-                                          on_change=self._template_changed).classes("w-72").mark("template")
-                self.style = ui.select({s: s or "(template default)" for s in STYLES}, value="modern",
-                                       label="style").classes("w-44").mark("style")
-                self.voice = ui.select({v: v or "(template default)" for v in VOICES}, value="female",
-                                       label="voice").classes("w-44").mark("voice")
-                self.duration = ui.number("simulated duration (ms)", value=1000, min=0).classes("w-48").mark(
-                    "duration_ms")
-                self.fail_rate = ui.number("simulated fail rate (0–1)", value=0.0, min=0, max=1, step=0.05).classes(
-                    "w-48").mark("fail_rate")
+                self.template = (
+                    ui.select(templates, value="default_template", label="template", on_change=self._template_changed)
+                    .classes("w-72")
+                    .mark("template")
+                )
+                self.style = (
+                    ui.select({s: s or "(template default)" for s in STYLES}, value="modern", label="style")
+                    .classes("w-44")
+                    .mark("style")
+                )
+                self.voice = (
+                    ui.select({v: v or "(template default)" for v in VOICES}, value="female", label="voice")
+                    .classes("w-44")
+                    .mark("voice")
+                )
+                self.duration = (
+                    ui.number("simulated duration (ms)", value=1000, min=0).classes("w-48").mark("duration_ms")
+                )
+                self.fail_rate = (
+                    ui.number("simulated fail rate (0–1)", value=0.0, min=0, max=1, step=0.05)
+                    .classes("w-48")
+                    .mark("fail_rate")
+                )
             self.template_help = ui.label().classes("text-xs opacity-70")
         with ui.card().classes("w-full gap-2"):
             ui.label("Output").classes("text-lg font-semibold")
             with ui.row().classes("w-full gap-2"):
-                self.format = ui.select(["mp4", "webm"], value="mp4", label="format",
-                                        on_change=self._format_changed).classes("w-28").mark("format")
-                self.video_codec = ui.select(["h264", "h265", "vp9"], value="h264", label="video codec").classes(
-                    "w-32").mark("video_codec")
-                self.audio_codec = ui.select(["aac", "opus"], value="aac", label="audio codec").classes("w-32").mark(
-                    "audio_codec")
-                self.resolution = ui.select(["480p", "720p", "1080p"], value="1080p", label="resolution").classes(
-                    "w-32").mark("resolution")
+                self.format = (
+                    ui.select(["mp4", "webm"], value="mp4", label="format", on_change=self._format_changed)
+                    .classes("w-28")
+                    .mark("format")
+                )
+                self.video_codec = (
+                    ui.select(["h264", "h265", "vp9"], value="h264", label="video codec")
+                    .classes("w-32")
+                    .mark("video_codec")
+                )
+                self.audio_codec = (
+                    ui.select(["aac", "opus"], value="aac", label="audio codec").classes("w-32").mark("audio_codec")
+                )
+                self.resolution = (
+                    ui.select(["480p", "720p", "1080p"], value="1080p", label="resolution")
+                    .classes("w-32")
+                    .mark("resolution")
+                )
                 self.bucket = ui.input("bucket", value="content-outputs").classes("w-56").mark("output_bucket")
         self.errors = ui.column().classes("gap-0 text-negative text-sm").mark("form-errors")
         self.submit_button = ui.button("Create job", icon="rocket_launch", on_click=self.submit).mark("submit")
         self.fields: dict[str, Any] = {
-            "title": self.title, "priority": self.priority, "processing_deadline_ms": self.deadline,
-            "template.template_id": self.template, "template.overrides": self.duration,
-            "output.format": self.format, "output.video_codec": self.video_codec, "output": self.video_codec,
-            "output.audio_codec": self.audio_codec, "output.resolution": self.resolution,
-            "output.output_bucket": self.bucket, "input_source": self.picker.error,
+            "title": self.title,
+            "priority": self.priority,
+            "processing_deadline_ms": self.deadline,
+            "template.template_id": self.template,
+            "template.overrides": self.duration,
+            "output.format": self.format,
+            "output.video_codec": self.video_codec,
+            "output": self.video_codec,
+            "output.audio_codec": self.audio_codec,
+            "output.resolution": self.resolution,
+            "output.output_bucket": self.bucket,
+            "input_source": self.picker.error,
         }
         self._template_changed()
 
@@ -109,7 +143,9 @@ class JobForm:
         """The request body as the user filled it in (not validated yet)."""
         if self.template.value == "simulated":
             overrides: dict[str, Any] = {
-                "duration_ms": _num(self.duration.value), "fail_rate": _num(self.fail_rate.value)}
+                "duration_ms": _num(self.duration.value),
+                "fail_rate": _num(self.fail_rate.value),
+            }
         else:
             overrides = {k: v for k, v in (("style", self.style.value), ("voice", self.voice.value)) if v}
         deadline = self.deadline.value
@@ -118,9 +154,13 @@ class JobForm:
             "priority": self.priority.value,
             "processing_deadline_ms": int(deadline * 60_000) if deadline else None,
             "input_source": self.picker.source(),
-            "output": {"format": self.format.value, "video_codec": self.video_codec.value,
-                       "audio_codec": self.audio_codec.value, "resolution": self.resolution.value,
-                       "output_bucket": self.bucket.value or ""},
+            "output": {
+                "format": self.format.value,
+                "video_codec": self.video_codec.value,
+                "audio_codec": self.audio_codec.value,
+                "resolution": self.resolution.value,
+                "output_bucket": self.bucket.value or "",
+            },
             "template": {"template_id": self.template.value or "", "overrides": overrides},
         }
 

@@ -30,8 +30,13 @@ _STATE_SLOT = r"""<q-td :props="props"><q-badge :color="props.row.color" :label=
 _PROGRESS_SLOT = r"""<q-td :props="props" style="min-width: 8rem">
   <q-linear-progress :value="props.value / 100" size="10px" rounded :color="props.row.color" />
   <div class="text-xs">{{ Math.floor(props.value) }}%</div></q-td>"""
-_JOB_EVENTS = {EventType.JOB_PROGRESS, EventType.JOB_STATE_CHANGED, EventType.JOB_COMPLETED, EventType.JOB_FAILED,
-               EventType.JOB_CANCELED}
+_JOB_EVENTS = {
+    EventType.JOB_PROGRESS,
+    EventType.JOB_STATE_CHANGED,
+    EventType.JOB_COMPLETED,
+    EventType.JOB_FAILED,
+    EventType.JOB_CANCELED,
+}
 TICK_S = 0.5
 RESYNC_S = 10.0  # new jobs announce no job event; re-read now and then
 
@@ -40,10 +45,16 @@ def job_row(job: dict[str, Any]) -> dict[str, Any]:
     p = job["progress"]
     final = job["state"] in ("completed", "canceled", "failed")
     return {
-        "id": job["id"], "title": job["title"], "state": job["state"], "state_text": state_text(job["state"]),
-        "color": state_color(job["state"]), "percent": float(p.get("percent_complete") or 0),
-        "done": fmt.done_of(p), "failed": int(p.get("failed") or 0),
-        "eta": "—" if final else fmt.duration(p.get("eta_seconds")), "priority": job["priority"],
+        "id": job["id"],
+        "title": job["title"],
+        "state": job["state"],
+        "state_text": state_text(job["state"]),
+        "color": state_color(job["state"]),
+        "percent": float(p.get("percent_complete") or 0),
+        "done": fmt.done_of(p),
+        "failed": int(p.get("failed") or 0),
+        "eta": "—" if final else fmt.duration(p.get("eta_seconds")),
+        "priority": job["priority"],
         "created": fmt.when(job["created_at"]),
     }
 
@@ -57,10 +68,17 @@ class JobsTable:
         self._synced = time.monotonic()
         with ui.row().classes("w-full items-end gap-2"):
             options = {"": "all states", **{s.value: s.value for s in JobState}}
-            self.state_select = ui.select(options, value="", label="state", on_change=self._on_filter).classes(
-                "w-40").mark("job-state-filter")
-            self.search = ui.input("search title", on_change=self._on_filter).props("clearable debounce=300").classes(
-                "grow").mark("job-search")
+            self.state_select = (
+                ui.select(options, value="", label="state", on_change=self._on_filter)
+                .classes("w-40")
+                .mark("job-state-filter")
+            )
+            self.search = (
+                ui.input("search title", on_change=self._on_filter)
+                .props("clearable debounce=300")
+                .classes("grow")
+                .mark("job-search")
+            )
         pagination = {"page": 1, "rowsPerPage": 20, "sortBy": "created_at", "descending": True, "rowsNumber": 0}
         self.table = ui.table(rows=[], columns=COLUMNS, row_key="id", pagination=pagination).classes("w-full")
         self.table.props("flat bordered").mark("jobs-table")
@@ -100,12 +118,17 @@ class JobsTable:
         self._synced = time.monotonic()
         p = self.table.pagination
         size, page = int(p.get("rowsPerPage") or 20), max(1, int(p.get("page") or 1))
-        sort = (p.get("sortBy") or "created_at")
+        sort = p.get("sortBy") or "created_at"
         sort = f"-{sort}" if p.get("descending") else sort
         try:
             jobs, total = await self.container.jobs.list(
-                self.user, state=self.state_select.value or None, q=(self.search.value or "").strip() or None,
-                sort=sort, limit=size, offset=(page - 1) * size)
+                self.user,
+                state=self.state_select.value or None,
+                q=(self.search.value or "").strip() or None,
+                sort=sort,
+                limit=size,
+                offset=(page - 1) * size,
+            )
         except ServiceError as exc:
             ui.notify(exc.message, type="negative")
             return

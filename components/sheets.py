@@ -32,11 +32,16 @@ class SheetsPanel:
         if sheets is None:
             with ui.card().classes("w-full"):
                 ui.label("Google Sheets are not configured on this server.").classes("font-semibold").mark(
-                    "sheets-not-configured")
+                    "sheets-not-configured"
+                )
                 ui.label("The sheet service is not installed yet; use an uploaded CSV/XLSX or the sample instead.")
             return
-        self.table = ui.table(rows=[], columns=_COLUMNS, row_key="id").props("flat bordered").classes("w-full").mark(
-            "sheets-table")
+        self.table = (
+            ui.table(rows=[], columns=_COLUMNS, row_key="id")
+            .props("flat bordered")
+            .classes("w-full")
+            .mark("sheets-table")
+        )
         with ui.card().classes("w-full gap-2"):
             ui.label("Connect a sheet").classes("text-lg font-semibold")
             with ui.row().classes("w-full gap-2"):
@@ -44,10 +49,15 @@ class SheetsPanel:
                 self.range = ui.input("range", value="A1:Z1000").classes("w-40").mark("range")
                 self.title = ui.input("title (optional)").classes("w-56").mark("sheet-title")
             with ui.row().classes("w-full gap-2 items-center"):
-                ui.upload(label="service-account JSON (optional)", on_upload=self._on_credentials, auto_upload=True,
-                          max_files=1).props('accept=".json"').classes("w-72")
-                self.api_key = ui.input("API key (public sheets, optional)", password=True).classes("w-72").mark(
-                    "api-key")
+                ui.upload(
+                    label="service-account JSON (optional)",
+                    on_upload=self._on_credentials,
+                    auto_upload=True,
+                    max_files=1,
+                ).props('accept=".json"').classes("w-72")
+                self.api_key = (
+                    ui.input("API key (public sheets, optional)", password=True).classes("w-72").mark("api-key")
+                )
             self.error = ui.label().classes("text-negative text-sm").mark("sheet-error")
             ui.button("Connect", icon="link", on_click=self.connect).mark("connect")
 
@@ -57,9 +67,17 @@ class SheetsPanel:
 
     async def refresh(self) -> None:
         items = await self.sheets.list(self.user)
-        self.table.rows = [{"id": c["id"], "title": c.get("title") or "", "sheet_id": c["sheet_id"],
-                            "range": c.get("range") or "", "columns": ", ".join(c.get("columns") or []),
-                            "created": fmt.when(c.get("created_at"))} for c in items]
+        self.table.rows = [
+            {
+                "id": c["id"],
+                "title": c.get("title") or "",
+                "sheet_id": c["sheet_id"],
+                "range": c.get("range") or "",
+                "columns": ", ".join(c.get("columns") or []),
+                "created": fmt.when(c.get("created_at")),
+            }
+            for c in items
+        ]
 
     async def _on_credentials(self, e: events.UploadEventArguments) -> None:
         try:
@@ -75,8 +93,14 @@ class SheetsPanel:
             return
         self.sheet_id.error = None
         try:
-            await self.sheets.connect(self.user, self.sheet_id.value.strip(), self.range.value or None,
-                                      self.title.value or None, self.service_account, self.api_key.value or None)
+            await self.sheets.connect(
+                self.user,
+                self.sheet_id.value.strip(),
+                self.range.value or None,
+                self.title.value or None,
+                self.service_account,
+                self.api_key.value or None,
+            )
         except Exception as exc:  # the service's own message is the most useful thing to show
             self.error.set_text(getattr(exc, "message", None) or str(exc))
             return

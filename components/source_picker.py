@@ -48,17 +48,23 @@ class SourcePicker:
             self.kind.disabled = frozenset({"sheet"})
             self.kind.update()
             ui.label("Google Sheets: not configured on this server yet (no sheet service).").classes(
-                "text-xs opacity-70")
+                "text-xs opacity-70"
+            )
         with ui.column().classes("w-full gap-1") as self.upload_box:
-            ui.upload(label="CSV or XLSX, first row is the header", on_upload=self._on_upload, auto_upload=True,
-                      max_files=1).props('accept=".csv,.tsv,.txt,.xlsx"').classes("w-full").mark("upload")
+            ui.upload(
+                label="CSV or XLSX, first row is the header", on_upload=self._on_upload, auto_upload=True, max_files=1
+            ).props('accept=".csv,.tsv,.txt,.xlsx"').classes("w-full").mark("upload")
         with ui.row().classes("w-full gap-2 items-end") as self.sheet_box:
             self.connection = ui.select({}, label="connection").classes("w-72").mark("sheet-connection")
             self.range = ui.input("range", value="A1:Z1000").classes("w-40").mark("sheet-range")
         self.error = ui.label().classes("text-negative text-sm").mark("source-error")
         self.columns = ui.label().classes("text-sm").mark("columns")
-        self.preview = ui.table(rows=[], columns=[], row_key="__row").props("flat dense bordered hide-bottom").classes(
-            "w-full").mark("preview")
+        self.preview = (
+            ui.table(rows=[], columns=[], row_key="__row")
+            .props("flat dense bordered hide-bottom")
+            .classes("w-full")
+            .mark("preview")
+        )
 
     async def start(self) -> None:
         if self.sheets is not None:
@@ -66,8 +72,9 @@ class SourcePicker:
                 self.connections = list(await self.sheets.list(self.user))
             except Exception as exc:  # the sheet service is another team's; never break the form for it
                 self.error.set_text(f"could not list sheet connections: {exc}")
-            self.connection.set_options({c["id"]: f"{c.get('title') or c['sheet_id']} ({c['sheet_id']})"
-                                         for c in self.connections})
+            self.connection.set_options(
+                {c["id"]: f"{c.get('title') or c['sheet_id']} ({c['sheet_id']})" for c in self.connections}
+            )
         self.use_rows(read_sample(), "Sample campaign")
         self._show()
 
@@ -103,8 +110,10 @@ class SourcePicker:
 
     def _set_preview(self, columns: list[str], rows: list[dict[str, str]]) -> None:
         self.columns.set_text(f"{len(self.rows):,} rows · columns: {', '.join(columns)}" if columns else "")
-        self.preview.columns = [{"name": c, "label": c, "field": c, "align": "left",
-                                 "classes": "ellipsis", "style": "max-width: 16rem"} for c in columns]
+        self.preview.columns = [
+            {"name": c, "label": c, "field": c, "align": "left", "classes": "ellipsis", "style": "max-width: 16rem"}
+            for c in columns
+        ]
         self.preview.rows = [{"__row": i, **{k: str(v)[:80] for k, v in r.items()}} for i, r in enumerate(rows)]
         self.preview.set_visibility(bool(columns))
 
@@ -112,8 +121,11 @@ class SourcePicker:
         """The ``input_source`` of the body (validated by JobCreate later)."""
         if self.kind.value == "sheet":
             conn = next((c for c in self.connections if c["id"] == self.connection.value), None)
-            body: dict[str, Any] = {"type": "sheet", "sheet_id": conn["sheet_id"] if conn else "",
-                                    "range": self.range.value or "A1:Z1000"}
+            body: dict[str, Any] = {
+                "type": "sheet",
+                "sheet_id": conn["sheet_id"] if conn else "",
+                "range": self.range.value or "A1:Z1000",
+            }
             if conn:
                 body["connection_id"] = conn["id"]
             return body

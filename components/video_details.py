@@ -71,11 +71,13 @@ def _media(job_id: str, video: dict[str, Any]) -> None:
 def _variables(variables: dict[str, Any]) -> None:
     ui.label("Variables").classes("font-semibold")
     rows = [{"name": k, "value": str(v)} for k, v in variables.items()]
-    columns = [{"name": "name", "label": "column", "field": "name", "align": "left"},
-               {"name": "value", "label": "value", "field": "value", "align": "left",
-                "style": "white-space: normal"}]
+    columns = [
+        {"name": "name", "label": "column", "field": "name", "align": "left"},
+        {"name": "value", "label": "value", "field": "value", "align": "left", "style": "white-space: normal"},
+    ]
     ui.table(rows=rows, columns=columns, row_key="name").props("flat dense bordered hide-bottom").classes(
-        "w-full").mark("video-variables")
+        "w-full"
+    ).mark("video-variables")
 
 
 def _attempts(attempts: list[dict[str, Any]], last: dict[str, Any] | None) -> None:
@@ -87,7 +89,8 @@ def _attempts(attempts: list[dict[str, Any]], last: dict[str, Any] | None) -> No
         number = err.get("attempt", i)
         with ui.card().classes("w-full p-2 gap-1 bg-red-50 dark:bg-red-950").mark("attempt-error"):
             ui.label(f"attempt {number} · stage {err.get('stage') or '?'} · {err.get('code') or 'error'}").classes(
-                "text-xs opacity-70")
+                "text-xs opacity-70"
+            )
             ui.label(err.get("message") or "").classes("text-sm")
             detail = err.get("detail") or err.get("stderr")
             if detail:

@@ -24,8 +24,14 @@ COLUMNS: list[dict[str, Any]] = [
     {"name": "title", "label": "Title", "field": "title", "sortable": True, "align": "left"},
     {"name": "attempts", "label": "Attempts", "field": "attempts", "sortable": True, "align": "right"},
     {"name": "duration_s", "label": "Duration (s)", "field": "duration_s", "sortable": True, "align": "right"},
-    {"name": "error", "label": "Error", "field": "error", "align": "left",
-     "classes": "ellipsis", "style": "max-width: 22rem"},
+    {
+        "name": "error",
+        "label": "Error",
+        "field": "error",
+        "align": "left",
+        "classes": "ellipsis",
+        "style": "max-width: 22rem",
+    },
 ]
 _STATE_SLOT = r"""<q-td :props="props"><q-badge :color="props.row.color" :label="props.value" /></q-td>"""
 _PROGRESS_SLOT = r"""<q-td :props="props" style="min-width: 7rem">
@@ -72,10 +78,17 @@ class VideoTable:
         self.q: str = ""
         with ui.row().classes("w-full items-end gap-2"):
             options = {"": "all states", **{s.value: s.value for s in VideoState}}
-            self.state_select = ui.select(options, value="", label="state", on_change=self._on_filter).classes(
-                "w-40").mark("video-state-filter")
-            self.search = ui.input("search title / values", on_change=self._on_filter).props(
-                "clearable debounce=300").classes("grow").mark("video-search")
+            self.state_select = (
+                ui.select(options, value="", label="state", on_change=self._on_filter)
+                .classes("w-40")
+                .mark("video-state-filter")
+            )
+            self.search = (
+                ui.input("search title / values", on_change=self._on_filter)
+                .props("clearable debounce=300")
+                .classes("grow")
+                .mark("video-search")
+            )
         pagination = {"page": 1, "rowsPerPage": page_size, "sortBy": "row_index", "descending": False, "rowsNumber": 0}
         self.table = ui.table(rows=[], columns=COLUMNS, row_key="id", pagination=pagination).classes("w-full")
         self.table.props("flat bordered dense").mark("video-table")
@@ -118,8 +131,13 @@ class VideoTable:
         else:
             try:
                 videos, total = await self.container.jobs.videos(
-                    self.user, self.job_id, state=self.state, q=self.q or None, sort=self.sort,
-                    limit=size, offset=(page - 1) * size,
+                    self.user,
+                    self.job_id,
+                    state=self.state,
+                    q=self.q or None,
+                    sort=self.sort,
+                    limit=size,
+                    offset=(page - 1) * size,
                 )
             except ServiceError as exc:
                 ui.notify(exc.message, type="negative")

@@ -10,6 +10,7 @@ from app.api.health import health_router
 from app.api.jobs import jobs_router
 from app.api.limits import BodySizeLimit, Limits, RateLimiter
 from app.api.metrics import Metrics, metrics_router
+from app.api.sources import sources_router
 from app.api.templates import templates_router
 from app.api.tokens import tokens_router
 from app.api.videos import videos_router
@@ -29,6 +30,7 @@ def create_api_router(container: Bulkdash, limits: Limits | None = None) -> APIR
     api.include_router(videos_router())
     api.include_router(templates_router())
     api.include_router(tokens_router())
+    api.include_router(sources_router())
     api.include_router(webhooks_router(container), responses=error_responses(UNAUTHORIZED, NOT_FOUND))
     return api
 

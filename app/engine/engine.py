@@ -349,7 +349,7 @@ class Engine:
         await self._halt(rt)
         rt.fail_error = rt.fail_error or {"code": "failed", "message": "job failed", "stage": "job"}
         self._set_state(rt, P.FAILED, error=rt.fail_error, finished_at=utcnow())
-        await self.writer.flush()
+        await self._flush_or_leave_to_writer(rt)
 
     async def _complete(self, rt: JobRuntime) -> None:
         if rt.state == P.PENDING:
@@ -371,7 +371,15 @@ class Engine:
             self._set_state(rt, P.FAILED, error=error, finished_at=utcnow())
         else:
             self._set_state(rt, P.COMPLETED, finished_at=utcnow())
-        await self.writer.flush()
+        await self._flush_or_leave_to_writer(rt)
+
+    async def _flush_or_leave_to_writer(self, rt: JobRuntime) -> None:
+        """Commits the job's final state now; if the database refuses (busy, briefly gone) the writer kept the
+        batch and its loop retries, so this background task must not die with an unretrieved exception."""
+        try:
+            await self.writer.flush()
+        except Exception as exc:
+            log.warning("job %s: final state not committed yet (%s); the writer retries", rt.id, exc)
 
     def _wake(self) -> None:
         self._wakeup.set()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -169,6 +170,7 @@ class DefaultTemplateGenerator:
         tmp_video = final.parent / f".{final.stem}.{token}.part.{request.output.format}"
         tmp_thumb = final.parent / f".{final.stem}.{token}.part.jpg"
         thumb = final.with_suffix(".jpg")
+        await asyncio.to_thread(sweep_leftovers, final)
         workdir.mkdir()
         try:
             report(0.0, "voice")
@@ -261,3 +263,15 @@ def commit_files(tmp_video: Path, tmp_thumb: Path, final: Path, thumb: Path) -> 
     tmp_thumb.replace(thumb)
     tmp_video.replace(final)
     return size
+
+
+def sweep_leftovers(final: Path) -> None:
+    """Removes the temporary files and work folders an earlier attempt of this video left behind when its
+    process was killed (SIGKILL, OOM, power loss: no ``finally`` ran). One attempt of a video runs at a time, so
+    whatever matches ``.<stem>.<token>.part.*`` / ``.<stem>.<token>.work`` beside ``final`` is stale."""
+    stem = glob.escape(final.stem)
+    for path in final.parent.glob(f".{stem}.*.part.*"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    for path in final.parent.glob(f".{stem}.*.work"):
+        shutil.rmtree(path, ignore_errors=True)

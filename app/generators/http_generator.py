@@ -28,7 +28,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from app.generators.base import GenerationError, GenerationResult, ProgressCallback, RenderRequest
-from app.generators.default_template import commit_files
+from app.generators.default_template import commit_files, sweep_leftovers
 from app.generators.ffmpeg import FfmpegError, probe_and_thumbnail
 
 T = TypeVar("T")
@@ -108,6 +108,7 @@ class HttpGenerator:
         tmp_video = final.parent / f".{final.stem}.{token}.part.{request.output.format}"
         tmp_thumb = final.parent / f".{final.stem}.{token}.part.jpg"
         thumb = final.with_suffix(".jpg")
+        await asyncio.to_thread(sweep_leftovers, final)
         headers = {**self.headers, "Idempotency-Key": request.video_id}
         deadline = time.monotonic() + cfg.timeout_s
         try:
@@ -223,7 +224,9 @@ class HttpGenerator:
             except (_Transient, httpx.TransportError) as exc:
                 if attempt >= cfg.max_retries:
                     kind = "api_unavailable" if isinstance(exc, _Transient) else "api_unreachable"
-                    raise GenerationError(kind, f"{exc} (after {attempt + 1} attempts)", stage) from None
+                    # httpx's timeouts carry no message: name the error so the user sees what happened
+                    reason = str(exc) if isinstance(exc, _Transient) else f"{type(exc).__name__}: {exc}".rstrip(": ")
+                    raise GenerationError(kind, f"{reason} (after {attempt + 1} attempts)", stage) from None
                 wait = cfg.retry_base_s * 2**attempt
                 if isinstance(exc, _Transient) and exc.retry_after is not None:
                     wait = max(wait, min(exc.retry_after, cfg.max_retry_after_s))

@@ -38,6 +38,7 @@ class JobService:
         load_upload: RowsLoader | None = None,
         load_sheet: RowsLoader | None = None,
         check_webhook: Callable[[str], Awaitable[str | None]] | None = None,
+        check_source: Callable[[dict[str, Any], dict[str, Any], dict[str, Any] | None], Awaitable[None]] | None = None,
     ) -> None:
         self.jobs = jobs
         self.engine = engine
@@ -47,6 +48,8 @@ class JobService:
         self.load_sheet = load_sheet
         #: why a webhook URL may not be called (scheme, private address), or None
         self.check_webhook = check_webhook
+        #: checks a source and its ``write_back`` at creation (connection, write-back columns); raises Invalid
+        self.check_source = check_source
         engine.ingest = self._ingest_sheet
 
     # -- create -----------------------------------------------------------------------------------------------
@@ -100,6 +103,8 @@ class JobService:
             "warnings": None,
         }
         source = payload["input_source"]
+        if self.check_source is not None:
+            await self.check_source(user, source, payload["write_back"])
         videos: list[dict[str, Any]] | None
         if source["type"] == "sheet":
             if self.load_sheet is None:

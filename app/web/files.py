@@ -9,13 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, StreamingResponse
 from nicegui import app
 
+from app.api.videos import _inside, escape_cell
 from app.container import Bulkdash
 from app.domain.views import video_view
 from app.services.errors import NotFound
@@ -50,8 +50,8 @@ def install_file_routes(container: Bulkdash) -> None:
             row = await container.jobs.video_row(user(), job_id, video_id)
         except NotFound as exc:
             raise HTTPException(404, exc.message) from exc
-        path = Path(row[key]) if row.get(key) else None
-        if path is None or not path.is_file():
+        path = _inside(container.settings.outputs, row.get(key))  # never a file outside the outputs
+        if path is None:
             raise HTTPException(404, "no file for this video yet")
         return FileResponse(path, filename=path.name)
 
@@ -83,11 +83,18 @@ async def _csv_lines(container: Bulkdash, user: dict[str, Any], job_id: str) -> 
             columns = [c for c in view["variables"] if c not in ("state", "error", "output_url")]
             yield _line(["row_index", *columns, "state", "error", "output_url"])
         error = (view["error"] or {}).get("message") or ""
-        yield _line([view["row_index"], *(view["variables"].get(c, "") for c in columns), view["state"], error,
-                     view["output_url"] or ""])
+        yield _line(
+            [
+                view["row_index"],
+                *(view["variables"].get(c, "") for c in columns),
+                view["state"],
+                error,
+                view["output_url"] or "",
+            ]
+        )
 
 
 def _line(values: list[Any]) -> str:
     buf = io.StringIO()
-    csv.writer(buf).writerow(values)
+    csv.writer(buf).writerow([escape_cell(v) for v in values])  # no formula injection (as the REST results.csv)
     return buf.getvalue()

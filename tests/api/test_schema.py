@@ -23,6 +23,7 @@ from app.api.limits import Limits
 from app.api.router import install
 from app.container import build
 from tests.conftest import make_settings
+from tests.helpers.sheets_emulator import SheetsEmulator
 
 ADMIN_TOKEN = "bd_test_admin_token"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -33,8 +34,9 @@ MAX_EXAMPLES = 25
 EXCLUDED = [positive_data_acceptance]
 
 
-def make_app(tmp: Path) -> FastAPI:
-    container = build(make_settings(tmp))
+def make_app(tmp: Path, sheets_api_url: str) -> FastAPI:
+    # /sheets/connect really calls the Sheets API: give it the local emulator, never the internet
+    container = build(make_settings(tmp, sheets_api_url=sheets_api_url))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,9 +53,13 @@ def make_app(tmp: Path) -> FastAPI:
 
 @pytest.fixture
 def fuzzed_schema(tmp_path: Path) -> Iterator[BaseSchema]:
-    app = make_app(tmp_path)
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
-    asgi.shutdown_lifespans()  # stops the container while its folder still exists
+    emulator = SheetsEmulator().start()
+    app = make_app(tmp_path, emulator.url)
+    try:
+        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+        asgi.shutdown_lifespans()  # stops the container while its folder still exists
+    finally:
+        emulator.stop()
 
 
 def test_every_operation_keeps_to_its_schema(fuzzed_schema: BaseSchema) -> None:

@@ -31,8 +31,9 @@ def start_server(tmp: Path, scenario: str = "live", port: int | None = None) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "NICEGUI"))}
     env = {**env, "BD_PORT": str(port), "BD_DATA_DIR": str(tmp / "data"), "BD_SCENARIO": scenario}
     log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.browser.demo_server"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.browser.demo_server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     end = time.monotonic() + 60
     while "bulkdash is running" not in (tmp / "server.log").read_text():
         if proc.poll() is not None or time.monotonic() > end:
@@ -48,8 +49,14 @@ def make_driver(width: int = 1280, height: int = 900):  # noqa: ANN201 - a selen
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={width},{height}", "--hide-scrollbars"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+    ):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 

@@ -19,15 +19,23 @@ ADMIN_TOKEN = "bd_browser_admin"
 
 
 def simulated(title: str, rows: int, duration_ms: float, fail_rate: float = 0.0, **extra: Any) -> JobCreate:
-    return JobCreate.model_validate({
-        "title": title,
-        "input_source": {"type": "inline", "rows": [
-            {"title": f"{title} #{i}", "script": f"Row {i} of {title}", "style": "modern"} for i in range(1, rows + 1)
-        ]},
-        "template": {"template_id": "simulated",
-                     "overrides": {"duration_ms": duration_ms, "fail_rate": fail_rate, "seed": 7}},
-        **extra,
-    })
+    return JobCreate.model_validate(
+        {
+            "title": title,
+            "input_source": {
+                "type": "inline",
+                "rows": [
+                    {"title": f"{title} #{i}", "script": f"Row {i} of {title}", "style": "modern"}
+                    for i in range(1, rows + 1)
+                ],
+            },
+            "template": {
+                "template_id": "simulated",
+                "overrides": {"duration_ms": duration_ms, "fail_rate": fail_rate, "seed": 7},
+            },
+            **extra,
+        }
+    )
 
 
 async def live(container: Bulkdash) -> None:
@@ -48,9 +56,15 @@ async def big(container: Bulkdash) -> None:
 
 def main() -> None:
     data_dir = Path(os.environ.get("BD_DATA_DIR", "/tmp/bulkdash-browser"))
-    settings = Settings(_env_file=None, host="127.0.0.1", port=int(os.environ.get("BD_PORT", "8089")),  # type: ignore[call-arg]
-                        data_dir=data_dir, admin_token=ADMIN_TOKEN, workers=int(os.environ.get("BD_WORKERS", "4")),
-                        log_level="WARNING")
+    settings = Settings(
+        _env_file=None,
+        host="127.0.0.1",
+        port=int(os.environ.get("BD_PORT", "8089")),  # type: ignore[call-arg]
+        data_dir=data_dir,
+        admin_token=ADMIN_TOKEN,
+        workers=int(os.environ.get("BD_WORKERS", "4")),
+        log_level="WARNING",
+    )
     hook = {"live": live, "big": big}.get(os.environ.get("BD_SCENARIO", "live"))
     serve(settings, on_started=[hook] if hook else [])
 

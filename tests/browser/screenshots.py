@@ -20,7 +20,8 @@ def job_url(driver, base: str, title: str) -> str:  # noqa: ANN001
     driver.get(base + "/")
     time.sleep(1.5)
     href = driver.execute_script(
-        "return [...document.querySelectorAll('a')].find(a => a.innerText.trim() === arguments[0])?.href", title)
+        "return [...document.querySelectorAll('a')].find(a => a.innerText.trim() === arguments[0])?.href", title
+    )
     return href or base + "/"
 
 
@@ -38,9 +39,13 @@ def main() -> None:
                 driver.save_screenshot(str(OUT / f"login-light-{size}.png"))
                 driver.get(f"{base}/?token={ADMIN_TOKEN}")
                 time.sleep(1)
-                pages = {"jobs": base + "/", "new-job": base + "/bulk-jobs/new", "sheets": base + "/sheets",
-                         "dashboard": job_url(driver, base, "Store openings"),
-                         "dashboard-done": job_url(driver, base, "Spring product teasers")}
+                pages = {
+                    "jobs": base + "/",
+                    "new-job": base + "/bulk-jobs/new",
+                    "sheets": base + "/sheets",
+                    "dashboard": job_url(driver, base, "Store openings"),
+                    "dashboard-done": job_url(driver, base, "Spring product teasers"),
+                }
                 for mode in ("light", "dark"):
                     for name, url in pages.items():
                         driver.get(url)

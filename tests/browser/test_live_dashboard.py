@@ -33,8 +33,10 @@ def test_dashboard_updates_without_reload(live_server: str, driver, tmp_path: Pa
     driver.get(f"{live_server}/?token={ADMIN_TOKEN}")
     wait_until(lambda: driver.current_url.rstrip("/") == live_server, what="the token to leave the URL")
     # clicked in the page: the live list re-renders, so a held element reference may go stale
-    click = "const a = [...document.querySelectorAll('a')].find(a => a.innerText.trim() === 'Weekly recap');" \
-            "if (a) a.click(); return !!a;"
+    click = (
+        "const a = [...document.querySelectorAll('a')].find(a => a.innerText.trim() === 'Weekly recap');"
+        "if (a) a.click(); return !!a;"
+    )
     wait_until(lambda: driver.execute_script(click), what="the job in the jobs list")
     wait_until(lambda: "/bulk-jobs/job_" in driver.current_url, what="the dashboard")
     driver.execute_script("window.__bd_marker = 'same page'")  # disappears if the page reloads

@@ -59,14 +59,27 @@ async def admin_user(user: User, container: Bulkdash) -> User:
 def make_job(container: Bulkdash) -> Callable[..., Any]:
     """``await make_job(owner, rows=3, duration_ms=..., fail_rate=..., title=...)``: a simulated job."""
 
-    async def make(owner: dict[str, Any], rows: int = 3, *, duration_ms: float = 5_000, fail_rate: float = 0.0,
-                   title: str = "Test job") -> dict[str, Any]:
-        body = JobCreate.model_validate({
-            "title": title,
-            "input_source": {"type": "inline", "rows": [{"title": f"video {i}", "n": i} for i in range(1, rows + 1)]},
-            "template": {"template_id": "simulated",
-                         "overrides": {"duration_ms": duration_ms, "fail_rate": fail_rate, "seed": 1}},
-        })
+    async def make(
+        owner: dict[str, Any],
+        rows: int = 3,
+        *,
+        duration_ms: float = 5_000,
+        fail_rate: float = 0.0,
+        title: str = "Test job",
+    ) -> dict[str, Any]:
+        body = JobCreate.model_validate(
+            {
+                "title": title,
+                "input_source": {
+                    "type": "inline",
+                    "rows": [{"title": f"video {i}", "n": i} for i in range(1, rows + 1)],
+                },
+                "template": {
+                    "template_id": "simulated",
+                    "overrides": {"duration_ms": duration_ms, "fail_rate": fail_rate, "seed": 1},
+                },
+            }
+        )
         job, _ = await container.jobs.create(owner, body)
         return job
 

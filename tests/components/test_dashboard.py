@@ -121,7 +121,8 @@ async def test_video_table_pages_filters_and_searches_on_the_server(
     assert table.rows[0]["row_index"] == 26
 
     admin_user.find(marker="video-table").trigger(
-        "request", {"page": 1, "rowsPerPage": 10, "sortBy": "row_index", "descending": True})
+        "request", {"page": 1, "rowsPerPage": 10, "sortBy": "row_index", "descending": True}
+    )
     await wait_for(lambda: len(table.rows) == 10 and table.rows[0]["row_index"] == 30)
 
     admin_user.find(marker="video-search").type("video 7")
@@ -133,9 +134,7 @@ async def test_video_table_pages_filters_and_searches_on_the_server(
     await wait_for(lambda: table.rows == [] and table.pagination["rowsNumber"] == 0)
 
 
-async def test_video_details_show_variables_and_attempt_errors(
-    admin_user: User, admin: dict, make_job: Any
-) -> None:
+async def test_video_details_show_variables_and_attempt_errors(admin_user: User, admin: dict, make_job: Any) -> None:
     job = await make_job(admin, rows=1, duration_ms=0, fail_rate=1.0)
     await admin_user.open(f"/bulk-jobs/{job['id']}")
     await admin_user.should_see("1 / 1 videos done", retries=100)
@@ -177,8 +176,9 @@ async def test_files_need_a_session(user: User, admin: dict, make_job: Any) -> N
     assert response.status_code == 401
 
 
-async def test_unsubscribes_when_the_client_goes(admin_user: User, admin: dict, make_job: Any,
-                                                 container: Bulkdash) -> None:
+async def test_unsubscribes_when_the_client_goes(
+    admin_user: User, admin: dict, make_job: Any, container: Bulkdash
+) -> None:
     job = await make_job(admin)
     before = container.bus.subscriber_count
     client = await admin_user.open(f"/bulk-jobs/{job['id']}")

@@ -22,6 +22,13 @@ async def test_sample_preview_and_columns(admin_user: User) -> None:
     await admin_user.should_see("columns: title, subtitle, script, style, voice")
     preview = el(admin_user, "preview")
     assert len(preview.rows) == 5 and preview.rows[0]["title"] == "Spring Sale Kickoff"
+    options = el(admin_user, "source-kind").props["options"]
+    assert [o.get("disable", False) for o in options] == [False, False, False]  # sheets are configured
+
+
+async def test_sheet_source_is_disabled_without_a_sheet_service(admin_user: User, container: Bulkdash) -> None:
+    container.sheets = None
+    await admin_user.open("/bulk-jobs/new")
     await admin_user.should_see("Google Sheets: not configured")
     options = el(admin_user, "source-kind").props["options"]
     assert [o.get("disable", False) for o in options] == [False, False, True]
@@ -59,8 +66,9 @@ async def test_service_errors_are_shown_too(admin_user: User) -> None:
     assert "fail_rate" in el(admin_user, "duration_ms").error
 
 
-async def test_submit_sample_creates_job_and_opens_dashboard(admin_user: User, admin: dict,
-                                                             container: Bulkdash) -> None:
+async def test_submit_sample_creates_job_and_opens_dashboard(
+    admin_user: User, admin: dict, container: Bulkdash
+) -> None:
     await admin_user.open("/bulk-jobs/new")
     el(admin_user, "title").set_value("From the form")
     el(admin_user, "template").set_value("simulated")

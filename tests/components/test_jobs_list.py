@@ -36,7 +36,8 @@ async def test_filter_and_search(admin_user: User, admin: dict, make_job: Any, c
     admin_user.find(marker="job-state-filter").elements.pop().set_value("running")
     await wait_for(lambda: [r["title"] for r in table.rows] == ["Autumn sale"])
     admin_user.find(marker="jobs-table").trigger(
-        "request", {"page": 1, "rowsPerPage": 20, "sortBy": "title", "descending": False})
+        "request", {"page": 1, "rowsPerPage": 20, "sortBy": "title", "descending": False}
+    )
     await wait_for(lambda: table.pagination["sortBy"] == "title")
 
 

@@ -20,17 +20,32 @@ class FakeSheets:
     async def list(self, user: dict[str, Any]) -> list[dict[str, Any]]:
         return [c for c in self.items if c["owner"] == user["id"]]
 
-    async def connect(self, user: dict[str, Any], sheet_id: str, range: str | None, title: str | None,
-                      service_account: dict | None, api_key: str | None) -> dict[str, Any]:
+    async def connect(
+        self,
+        user: dict[str, Any],
+        sheet_id: str,
+        range: str | None,
+        title: str | None,
+        service_account: dict | None,
+        api_key: str | None,
+    ) -> dict[str, Any]:
         if sheet_id == "denied":
             raise Invalid("the service account cannot read this sheet")
-        item = {"id": f"shc_{len(self.items)}", "owner": user["id"], "sheet_id": sheet_id, "title": title,
-                "range": range, "columns": ["title", "script"], "created_at": "2024-05-01T10:00:00Z"}
+        item = {
+            "id": f"shc_{len(self.items)}",
+            "owner": user["id"],
+            "sheet_id": sheet_id,
+            "title": title,
+            "range": range,
+            "columns": ["title", "script"],
+            "created_at": "2024-05-01T10:00:00Z",
+        }
         self.items.append(item)
         return item
 
 
-async def test_not_configured(admin_user: User) -> None:
+async def test_not_configured(admin_user: User, container: Bulkdash) -> None:
+    container.sheets = None  # a process built without Sheets support
     await admin_user.open("/sheets")
     await admin_user.should_see(marker="sheets-not-configured")
 

@@ -109,9 +109,7 @@ def test_validate_bad_rows(row: dict[str, str], overrides: dict[str, str], reaso
 
 def test_validate_accepts_good_rows_and_limit_is_configurable() -> None:
     generator = DefaultTemplateGenerator(max_text_chars=10)
-    assert (
-        generator.validate({"title": "x", "text": "0123456789"}, {"voice": "en-us", "style": "bold"}) is None
-    )
+    assert generator.validate({"title": "x", "text": "0123456789"}, {"voice": "en-us", "style": "bold"}) is None
     assert generator.validate({"title": "x", "text": "0123456789!"}, {}) is not None
     assert generator.validate({"title": "{{literal}}", "script": "ok"}, {}) is None
 

@@ -102,9 +102,7 @@ def _generator(base: str, sleeps: list[float], **config: object) -> HttpGenerato
     cfg = HttpTemplateConfig(
         submit_url=f"{base}/render", status_url=f"{base}/status/{{id}}", poll_interval_s=0.5, **config
     )
-    return HttpGenerator(
-        "ai", cfg, headers={"Authorization": "Bearer k"}, defaults={"style": "x"}, sleep=record
-    )
+    return HttpGenerator("ai", cfg, headers={"Authorization": "Bearer k"}, defaults={"style": "x"}, sleep=record)
 
 
 async def test_submit_poll_download(server, sample_video: bytes, make_request) -> None:

@@ -1,0 +1,337 @@
+"""Google Sheets: connections (checked at once, credentials encrypted at rest), reading a sheet job's rows,
+and writing results back to the sheet in batches.
+
+Credentials for a job, in order: the job's ``connection_id``, else the owner's most recent connection to that
+spreadsheet, else the server's ``BULKDASH_GOOGLE_CREDENTIALS``. Write-back never fails a job: a problem is
+recorded as a warning on the job (``jobs.warnings``, code ``write_back_failed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from app.domain.events import Event, EventType, iso
+from app.domain.tables import utcnow
+from app.domain.views import video_view
+from app.ids import new_id
+from app.services.errors import Invalid
+from app.services.sources import service_error, table_rows
+from app.sources.a1 import parse_a1
+from app.sources.secrets import SecretBox, SecretError
+from app.sources.sheets import RetryPolicy, SheetsClient
+from app.sources.table import SourceError
+from app.sources.write_back import WRITE_BACK_KEYS, WriteBackBatcher, resolve_columns
+from app.store.sources import SourceStore
+
+log = logging.getLogger(__name__)
+
+Credentials = dict[str, Any] | str
+Rows = list[tuple[int, int | None, dict[str, str]]]
+Ingest = Callable[[dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+
+#: the job whose rows are being read (set around the engine's ingest, so ``load_rows`` knows the job)
+_reading_job: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("reading_job", default=None)
+
+
+class SheetService:
+    """Sheet connections, the job service's ``load_sheet``, and the write-back of sheet jobs."""
+
+    def __init__(
+        self,
+        store: SourceStore,
+        secrets: SecretBox,
+        *,
+        api_url: str,
+        default_credentials: Path | None = None,
+        connect_retry: RetryPolicy | None = None,
+        read_retry: RetryPolicy | None = None,
+        write_retry: RetryPolicy | None = None,
+        write_back_interval_s: float = 5.0,
+        max_rows: int = 100_000,
+        public_url: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.secrets = secrets
+        self.api_url = api_url
+        self.default_credentials = default_credentials
+        self.connect_retry = connect_retry or RetryPolicy(budget_s=5.0)
+        self.read_retry = read_retry or RetryPolicy(budget_s=30.0)
+        self.write_retry = write_retry or RetryPolicy(budget_s=10.0)
+        self.write_back_interval_s = write_back_interval_s
+        self.max_rows = max_rows
+        self.public_url = (public_url or "").rstrip("/")
+        self.timeout_s = timeout_s
+        #: live write-back batchers by job id
+        self.batchers: dict[str, WriteBackBatcher] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- connections ----------------------------------------------------------------------------------------
+    async def connect(
+        self,
+        user: dict[str, Any],
+        sheet_id: str,
+        range: str | None = None,  # noqa: A002 - the contract's field name
+        title: str | None = None,
+        service_account: dict[str, Any] | None = None,
+        api_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Checks access to the sheet at once and stores the connection; its credentials are encrypted and
+        never returned. Raises Invalid (422) or SourceFailed (401/403/429/502) with a message for the user."""
+        sheet_id = (sheet_id or "").strip()
+        if not sheet_id:
+            raise Invalid("sheet_id is empty", loc=["body", "sheet_id"])
+        range = (range or "").strip() or None
+        api_key = (api_key or "").strip() or None
+        if service_account and api_key:
+            raise Invalid("give a service_account or an api_key, not both", loc=["body", "api_key"])
+        given: Credentials | None = service_account or api_key
+        try:
+            credentials = given if given is not None else self._default_credentials()
+        except SourceError as exc:
+            raise service_error(exc, ["body", "service_account"]) from exc
+        if credentials is None:
+            raise Invalid(
+                "give a service_account (the service-account JSON) or an api_key; this server has no default "
+                "Google credentials (BULKDASH_GOOGLE_CREDENTIALS)",
+                loc=["body", "service_account"],
+            )
+        client = self._client(credentials, self.connect_retry, loc=["body", "service_account"])
+        try:
+            info = await client.check_access(sheet_id, range)
+        except SourceError as exc:
+            raise service_error(exc, ["body", "range"]) from exc
+        row = {
+            "id": new_id("shc"),
+            "owner_id": user["id"],
+            "sheet_id": sheet_id,
+            "title": ((title or "").strip() or info.title or sheet_id)[:300],
+            "range": range,
+            "columns": info.columns,
+            "credentials": self.secrets.encrypt(given) if given is not None else None,
+            "created_at": utcnow(),
+        }
+        await self.store.add_connection(row)
+        return connection_view(row)
+
+    async def list(self, user: dict[str, Any], limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+        """The user's connections, newest first."""
+        return (await self.page(user, limit=limit, offset=offset))[0]
+
+    async def page(self, user: dict[str, Any], *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of the user's connections and their total count."""
+        rows, total = await self.store.list_connections(user["id"], limit=limit, offset=offset)
+        return [connection_view(r) for r in rows], total
+
+    # -- jobs: validation at creation, reading --------------------------------------------------------------
+    async def check_source(
+        self, user: dict[str, Any], source: dict[str, Any], write_back: dict[str, Any] | None
+    ) -> None:
+        """Checks what can be checked without calling Google when a job is created: ``write_back`` only for
+        sheets, a known ``connection_id`` for that spreadsheet, and write-back columns against the header a
+        connection of the same range saw. Raises Invalid (422)."""
+        wants = _wants_write_back(write_back)
+        if source["type"] != "sheet":
+            if wants:
+                raise Invalid("write_back works with Google Sheet sources only", loc=["body", "write_back"])
+            return
+        conn = None
+        if source.get("connection_id"):
+            conn = await self.store.get_connection(source["connection_id"], user["id"])
+            loc = ["body", "input_source", "connection_id"]
+            if conn is None:
+                raise Invalid(f"sheet connection {source['connection_id']} not found", loc=loc)
+            if conn["sheet_id"] != source["sheet_id"]:
+                raise Invalid(
+                    f"sheet connection {conn['id']} is for spreadsheet {conn['sheet_id']!r}, "
+                    f"not {source['sheet_id']!r}",
+                    loc=loc,
+                )
+        if not wants or write_back is None:
+            return
+        conn = conn or await self.store.latest_connection(user["id"], source["sheet_id"])
+        if conn is None:
+            return  # the header is checked when the rows are read
+        try:
+            seen, wanted = parse_a1(conn["range"] or "A1"), parse_a1(source["range"])
+            if (seen.sheet, seen.start_row, seen.start_col) == (wanted.sheet, wanted.start_row, wanted.start_col):
+                resolve_columns(write_back, conn["columns"], wanted.start_col)
+        except SourceError as exc:
+            if exc.status == 422:
+                raise Invalid(exc.message, loc=["body", "write_back"]) from exc
+            # a malformed range is the Sheets API's to judge when the rows are read
+
+    async def load_rows(self, user: dict[str, Any], source: dict[str, Any]) -> Rows:
+        """The job service's ``load_sheet``: ONE values.get of the range (retried on 429/5xx). When the job
+        asks for write-back, its batcher is set up from the same answer. Raises SourceError."""
+        credentials = await self._job_credentials(user, source)
+        client = self._client(credentials, self.read_retry)
+        table = await client.read_range(source["sheet_id"], source["range"], max_rows=self.max_rows)
+        job = _reading_job.get()
+        if job is not None and _wants_write_back(job.get("write_back")):
+            client.retry = self.write_retry  # the batcher retries on its own; keep each request's wait short
+            batcher = WriteBackBatcher.for_table(
+                client, source["sheet_id"], table, job["write_back"], interval_s=self.write_back_interval_s
+            )
+            old = self.batchers.pop(job["id"], None)
+            if old is not None:
+                self._spawn(old.close())
+            self.batchers[job["id"]] = batcher
+            batcher.start()
+        return table_rows(table)
+
+    def around_ingest(self, ingest: Ingest) -> Ingest:
+        """Wraps the engine's ``ingest`` so ``load_rows`` knows the job (for write-back), rows the template
+        skipped are written back at once, and a failed ingest leaves no batcher behind."""
+
+        async def ingest_job(job: dict[str, Any]) -> list[dict[str, Any]]:
+            token = _reading_job.set(job)
+            try:
+                videos = await ingest(job)
+            except BaseException:
+                batcher = self.batchers.pop(job["id"], None)
+                if batcher is not None:
+                    await batcher.close()
+                raise
+            finally:
+                _reading_job.reset(token)
+            for video in videos:
+                if video["state"] == "skipped":
+                    self.on_video_final(job, video)
+            return videos
+
+        return ingest_job
+
+    # -- write-back -----------------------------------------------------------------------------------------
+    def on_video_final(self, job_row: dict[str, Any], video: dict[str, Any]) -> None:
+        """Engine video hook: queue the video's state, output URL and error for its sheet row (no I/O)."""
+        batcher = self.batchers.get(job_row["id"])
+        if batcher is None:
+            return
+        view = video_view(video)
+        url = view["output_url"]
+        error = (view["error"] or {}).get("message") if video["state"] in ("failed", "skipped") else None
+        batcher.add_row(
+            video["row_index"], status=video["state"], output_url=self.public_url + url if url else None, error=error
+        )
+
+    async def finish_job(self, job_row: dict[str, Any]) -> None:
+        """Engine finishing hook: the last write-back flush; a problem becomes a warning on the job."""
+        batcher = self.batchers.pop(job_row["id"], None)
+        if batcher is None:
+            return
+        warnings = await self._close(job_row["id"], batcher)
+        if warnings is not None:
+            job_row["warnings"] = warnings  # so the final job event carries it too
+
+    def on_event(self, event: Event) -> None:
+        """Bus callback: a failed or canceled job flushes what its batcher holds and stops it."""
+        if event.type in (EventType.JOB_FAILED, EventType.JOB_CANCELED):
+            batcher = self.batchers.pop(event.job_id, None)
+            if batcher is not None:
+                self._spawn(self._close(event.job_id, batcher))
+
+    async def drain(self) -> None:
+        """Waits for the batchers of failed or canceled jobs to finish closing."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """At shutdown: flush and stop every batcher, wait for the closing tasks."""
+        batchers, self.batchers = self.batchers, {}
+        for job_id, batcher in batchers.items():
+            try:
+                await self._close(job_id, batcher)
+            except Exception:
+                log.exception("job %s: write-back could not be closed", job_id)
+        await self.drain()
+
+    async def _close(self, job_id: str, batcher: WriteBackBatcher) -> list[dict[str, Any]] | None:
+        await batcher.close()
+        if not (batcher.last_error or batcher.dropped_cells or batcher.pending):
+            return None
+        lost = batcher.dropped_cells + batcher.pending
+        message = batcher.last_error or f"write-back to spreadsheet {batcher.sheet_id!r} failed"
+        warning = {
+            "code": "write_back_failed",
+            "message": f"{message} ({lost} cell(s) not written; the job's results are unaffected)",
+            "at": iso(utcnow()),
+        }
+        log.warning("job %s: %s", job_id, warning["message"])
+        try:
+            return await self.store.add_job_warning(job_id, warning)
+        except Exception:
+            log.exception("job %s: the write-back warning could not be stored", job_id)
+            return None
+
+    # -- credentials ----------------------------------------------------------------------------------------
+    async def _job_credentials(self, user: dict[str, Any], source: dict[str, Any]) -> Credentials:
+        sheet_id = source["sheet_id"]
+        if source.get("connection_id"):
+            conn = await self.store.get_connection(source["connection_id"], user["id"])
+            if conn is None:
+                raise SourceError(f"sheet connection {source['connection_id']} not found", 404)
+        else:
+            conn = await self.store.latest_connection(user["id"], sheet_id)
+        if conn is not None and conn["credentials"]:
+            try:
+                return self.secrets.decrypt(conn["credentials"])
+            except SecretError as exc:
+                message = f"the credentials of sheet connection {conn['id']} cannot be read: {exc}"
+                raise SourceError(message, 500) from exc
+        credentials = self._default_credentials()
+        if credentials is None:
+            raise SourceError(
+                f"no Google credentials for spreadsheet {sheet_id!r}: connect it first (POST /api/v1/sheets/connect "
+                "with a service_account or api_key) or set BULKDASH_GOOGLE_CREDENTIALS on the server",
+                422,
+            )
+        return credentials
+
+    def _default_credentials(self) -> dict[str, Any] | None:
+        path = self.default_credentials
+        if path is None:
+            return None
+        try:
+            info = json.loads(Path(path).expanduser().read_text())
+        except (OSError, ValueError) as exc:
+            message = f"BULKDASH_GOOGLE_CREDENTIALS: cannot read the service-account JSON {path}: {exc}"
+            raise SourceError(message, 500) from exc
+        if not isinstance(info, dict):
+            raise SourceError(f"BULKDASH_GOOGLE_CREDENTIALS: {path} is not a service-account JSON object", 500)
+        return info
+
+    def _client(self, credentials: Credentials, retry: RetryPolicy, loc: list[Any] | None = None) -> SheetsClient:
+        try:
+            return SheetsClient(self.api_url, credentials, retry=retry, timeout_s=self.timeout_s)
+        except SourceError as exc:
+            if loc is None:
+                raise
+            raise Invalid(exc.message, loc=loc) from exc
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def connection_view(row: dict[str, Any]) -> dict[str, Any]:
+    """The public SheetConnection (never its credentials)."""
+    return {
+        "id": row["id"],
+        "sheet_id": row["sheet_id"],
+        "title": row["title"],
+        "range": row["range"],
+        "columns": list(row["columns"]),
+        "created_at": iso(row["created_at"]),
+    }
+
+
+def _wants_write_back(write_back: dict[str, Any] | None) -> bool:
+    return bool(write_back) and any((write_back or {}).get(k) for k in WRITE_BACK_KEYS)
