@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 
 import pytest
 from openpyxl import Workbook
@@ -177,14 +176,13 @@ def test_old_xls_is_refused_with_a_hint() -> None:
         parse_upload(b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls")
 
 
-def test_100k_rows_parse_fast() -> None:
+def test_100k_rows_parse_whole() -> None:
+    """The speed is measured by bench/import_parse.py, never asserted here (machines are noisy)."""
     row = "Title {i},A subtitle,Some script sentence number {i}.,modern,female,extra\n"
     data = ("title,subtitle,script,style,voice,extra\n" + "".join(row.format(i=i) for i in range(100_000))).encode()
-    start = time.perf_counter()
     table = parse_upload(data, "big.csv")
-    elapsed = time.perf_counter() - start
     assert len(table) == 100_000 and table.rows[-1].values["title"] == "Title 99999"
-    assert elapsed < 1.0
+    assert table.rows[-1].row_index == 100_000
 
 
 def test_inline_records() -> None:
