@@ -441,6 +441,7 @@ class Engine:
 
     async def _worker(self, n: int) -> None:
         while not self._stopping:
+            self._wakeup.clear()  # before looking for work, so a wake-up during the look is not lost
             try:
                 picked = await self._next_video()
             except Exception:
@@ -449,13 +450,15 @@ class Engine:
                 continue
             if picked is None:
                 self._update_idle()
-                self._wakeup.clear()
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self._sleep_for())
                 except TimeoutError:
                     pass
                 continue
-            await self._process(*picked)
+            try:
+                await self._process(*picked)
+            except Exception:  # a worker must outlive any one video's bookkeeping error
+                log.exception("worker %d: video %s could not be processed", n, picked[1].get("id"))
 
     async def _process(self, rt: JobRuntime, video: dict[str, Any]) -> None:
         vid = video["id"]
