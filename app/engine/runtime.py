@@ -56,9 +56,6 @@ class JobRuntime:
     def sort_key(self) -> tuple[int, Any]:
         return (-self.row["priority_rank"], self.row["created_at"])
 
-    def known(self, video_id: str) -> bool:
-        return video_id in self.running or any(v["id"] == video_id for v in self.buffer)
-
     def push_retry(self, video: dict[str, Any], delay_s: float) -> None:
         heapq.heappush(self.retries, (time.monotonic() + delay_s, next(_tiebreak), video))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, asc, desc, func, insert, select, update
@@ -253,8 +253,6 @@ def _escape_like(text: str) -> str:
 
 def as_utc(ts: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back; they are UTC."""
-    from datetime import UTC
-
     if ts is None or ts.tzinfo is not None:
         return ts
     return ts.replace(tzinfo=UTC)
