@@ -6,10 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from app.redact import install_log_redaction
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.container import Bulkdash
+
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,58 +94,52 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _auth(settings: Settings):  # noqa: ANN202 - (container, auth service)
+def _with_container(settings: Settings, action: Callable[[Bulkdash], Awaitable[T]]) -> T:
+    """Runs ``action`` on a container whose database is migrated and has its admin, then closes the database
+    (the set-up every offline command shares)."""
     from app.container import build
     from app.store.migrate import upgrade
 
-    container = build(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade(container.db)
-    await container.auth.ensure_admin()
-    return container
+    async def run() -> T:
+        container = build(settings)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await upgrade(container.db)
+            await container.auth.ensure_admin()
+            return await action(container)
+        finally:
+            await container.db.close()
+
+    return asyncio.run(run())
 
 
 def _token_create(args: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> None:
-        container = await _auth(settings)
-        try:
-            token, record = await container.auth.create_token(args.name, admin=args.admin)
-        finally:
-            await container.db.close()
-        print(token)
-        print(
-            f"token for user {record['user']!r}{' (admin)' if record['is_admin'] else ''}: shown once, keep it safe",
-            file=sys.stderr,
-        )
-
-    asyncio.run(run())
+    token, record = _with_container(settings, lambda c: c.auth.create_token(args.name, admin=args.admin))
+    print(token)
+    print(
+        f"token for user {record['user']!r}{' (admin)' if record['is_admin'] else ''}: shown once, keep it safe",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _token_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> None:
-        container = await _auth(settings)
-        try:
-            tokens = await container.auth.list_tokens()
-        finally:
-            await container.db.close()
-        from rich.console import Console
-        from rich.table import Table
+    from rich.console import Console
+    from rich.table import Table
 
-        table = Table("id", "name", "user", "admin", "starts with", "created", "last used")
-        for tok in tokens:
-            table.add_row(
-                tok["id"],
-                tok["name"],
-                tok["user"],
-                "yes" if tok["is_admin"] else "",
-                tok["prefix"] + "…",
-                str(tok["created_at"])[:19],
-                str(tok["last_used_at"] or "")[:19],
-            )
-        Console().print(table)
-
-    asyncio.run(run())
+    tokens = _with_container(settings, lambda c: c.auth.list_tokens())
+    table = Table("id", "name", "user", "admin", "starts with", "created", "last used")
+    for tok in tokens:
+        table.add_row(
+            tok["id"],
+            tok["name"],
+            tok["user"],
+            "yes" if tok["is_admin"] else "",
+            tok["prefix"] + "…",
+            str(tok["created_at"])[:19],
+            str(tok["last_used_at"] or "")[:19],
+        )
+    Console().print(table)
     return 0
 
 

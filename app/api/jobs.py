@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import CONFLICT, INVALID, NOT_FOUND, RATE_LIMITED, TOO_LARGE, UNAUTHORIZED, error_responses
 from app.api.limits import RateLimiter
+from app.api.paging import PageParams
 from app.domain.schemas import JobCreate, JobPublic, Page
 from app.domain.states import JobState
 from app.services.errors import Invalid
 
 JobId = Annotated[str, Path(description="The job's id (`job_` + ULID)", examples=["job_01J9Z3K4M5N6P7Q8R9S0T1V2W3"])]
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size (at most 500)")]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip")]
 
 _COMMAND_RESPONSES = error_responses(UNAUTHORIZED, NOT_FOUND, CONFLICT)
 
@@ -81,6 +80,7 @@ def jobs_router(limiter: RateLimiter) -> APIRouter:
     async def list_jobs(
         container: ContainerDep,
         user: CurrentUser,
+        page: PageParams,
         state: Annotated[
             str | None, Query(description="Comma-separated job states", examples=["running,paused"])
         ] = None,
@@ -93,14 +93,12 @@ def jobs_router(limiter: RateLimiter) -> APIRouter:
                 "`-` for descending",
             ),
         ] = "-created_at",
-        limit: Limit = 50,
-        offset: Offset = 0,
     ) -> dict[str, Any]:
         """The user's jobs (an admin's: everyone's), newest first by default."""
         items, total = await container.jobs.list(
-            user, state=parse_states(state, JobState), q=q, sort=sort, limit=limit, offset=offset
+            user, state=parse_states(state, JobState), q=q, sort=sort, limit=page.limit, offset=page.offset
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        return page.of(items, total)
 
     @router.get(
         "/{job_id}", response_model=JobPublic, summary="Get a job", responses=error_responses(UNAUTHORIZED, NOT_FOUND)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import INVALID, TOO_LARGE, UNAUTHORIZED, ErrorDetail, error_responses
+from app.api.paging import PageParams
 from app.domain.schemas import Page
 from app.services.errors import Invalid, ServiceError, TooLarge
 
@@ -80,15 +81,10 @@ def sources_router() -> APIRouter:
         summary="List sheet connections",
         responses=error_responses(UNAUTHORIZED, INVALID),
     )
-    async def list_connections(
-        container: ContainerDep,
-        user: CurrentUser,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    ) -> dict[str, Any]:
+    async def list_connections(container: ContainerDep, user: CurrentUser, page: PageParams) -> dict[str, Any]:
         """The caller's connections, newest first."""
-        items, total = await _sheets(container).page(user, limit=limit, offset=offset)
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        items, total = await _sheets(container).page(user, limit=page.limit, offset=page.offset)
+        return page.of(items, total)
 
     @router.post(
         "/uploads",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminUser, ContainerDep
 from app.api.errors import FORBIDDEN, INVALID, UNAUTHORIZED, error_responses
+from app.api.paging import PageParams100
 from app.domain.schemas import Page
 
 
@@ -64,14 +65,8 @@ def tokens_router() -> APIRouter:
         return {**record, "token": token}
 
     @router.get("", response_model=Page[TokenPublic], summary="List tokens", responses=responses)
-    async def list_tokens(
-        container: ContainerDep,
-        admin: AdminUser,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    ) -> dict[str, Any]:
+    async def list_tokens(container: ContainerDep, admin: AdminUser, page: PageParams100) -> dict[str, Any]:
         """Every token, oldest first (secrets are stored hashed and never listed)."""
-        tokens = await container.auth.list_tokens()
-        return {"items": tokens[offset : offset + limit], "total": len(tokens), "limit": limit, "offset": offset}
+        return page.cut(await container.auth.list_tokens())
 
     return router

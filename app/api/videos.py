@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import mimetypes
-from collections.abc import AsyncIterator
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -14,19 +11,17 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import INVALID, NOT_FOUND, UNAUTHORIZED, error_responses
-from app.api.jobs import JobId, Limit, Offset, parse_states
+from app.api.jobs import JobId, parse_states
+from app.api.paging import PageParams
 from app.container import Bulkdash
 from app.domain.schemas import Page, VideoPublic
 from app.domain.states import VideoState
-from app.domain.views import video_view
+from app.services.results import stream_results
 
 VideoId = Annotated[
     str, Path(description="The video's id (`vid_` + ULID)", examples=["vid_01J9Z3K4M5N6P7Q8R9S0T1V2W3"])
 ]
 
-#: a spreadsheet would run a cell starting with one of these as a formula (CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_RESULT_COLUMNS = ("state", "error", "output_url")
 _NOT_FOUND = error_responses(UNAUTHORIZED, NOT_FOUND)
 
 
@@ -44,19 +39,18 @@ def videos_router() -> APIRouter:
         job_id: JobId,
         container: ContainerDep,
         user: CurrentUser,
+        page: PageParams,
         state: Annotated[str | None, Query(description="Comma-separated video states", examples=["failed"])] = None,
         q: Annotated[str | None, Query(max_length=200, description="Search in titles and variables")] = None,
         sort: Annotated[
             str,
             Query(max_length=200, description="A column such as `row_index`, `-processing_ms`; `-` for descending"),
         ] = "row_index",
-        limit: Limit = 50,
-        offset: Offset = 0,
     ) -> dict[str, Any]:
         items, total = await container.jobs.videos(
-            user, job_id, state=parse_states(state, VideoState), q=q, sort=sort, limit=limit, offset=offset
+            user, job_id, state=parse_states(state, VideoState), q=q, sort=sort, limit=page.limit, offset=page.offset
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        return page.of(items, total)
 
     @router.get("/videos/{video_id}", response_model=VideoPublic, summary="Get a video", responses=_NOT_FOUND)
     async def get_video(job_id: JobId, video_id: VideoId, container: ContainerDep, user: CurrentUser) -> dict[str, Any]:
@@ -95,7 +89,7 @@ def videos_router() -> APIRouter:
         await container.jobs.get(user, job_id)  # 404 before the answer starts
         headers = {"Content-Disposition": f'attachment; filename="{job_id}-results.csv"'}
         return StreamingResponse(
-            results_lines(container, user, job_id), media_type="text/csv; charset=utf-8", headers=headers
+            stream_results(container.jobs, user, job_id), media_type="text/csv; charset=utf-8", headers=headers
         )
 
     return router
@@ -103,14 +97,14 @@ def videos_router() -> APIRouter:
 
 async def _stored_file(container: Bulkdash, user: dict[str, Any], job_id: str, video_id: str, key: str) -> FileResponse:
     row = await container.jobs.video_row(user, job_id, video_id)
-    path = _inside(container.settings.outputs, row.get(key))
+    path = inside_outputs(container.settings.outputs, row.get(key))
     if path is None:
         raise HTTPException(404, "no file for this video")
     media_type = "image/jpeg" if key == "thumbnail_path" else mimetypes.guess_type(path.name)[0]
     return FileResponse(path, media_type=media_type or "application/octet-stream", filename=path.name)
 
 
-def _inside(root: FsPath, stored: str | None) -> FsPath | None:
+def inside_outputs(root: FsPath, stored: str | None) -> FsPath | None:
     """The stored file if it exists below the outputs root (a row pointing elsewhere is never served)."""
     if not stored:
         return None
@@ -118,28 +112,3 @@ def _inside(root: FsPath, stored: str | None) -> FsPath | None:
     if not path.is_relative_to(root.resolve()) or not path.is_file():
         return None
     return path
-
-
-async def results_lines(container: Bulkdash, user: dict[str, Any], job_id: str) -> AsyncIterator[str]:
-    """results.csv line by line. Two passes over the videos (the header needs every column) keep memory flat."""
-    columns: dict[str, None] = {}
-    async for row in container.jobs.iter_videos(user, job_id):
-        columns.update(dict.fromkeys(row.get("variables") or {}))
-    yield csv_line([*columns, *_RESULT_COLUMNS])
-    async for row in container.jobs.iter_videos(user, job_id):
-        view = video_view(row)
-        variables = view["variables"]
-        error = (view["error"] or {}).get("message") or ""
-        yield csv_line([*(variables.get(c, "") for c in columns), view["state"], error, view["output_url"] or ""])
-
-
-def csv_line(values: list[Any]) -> str:
-    """One CSV line, with formula-looking cells neutralised."""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow([escape_cell(v) for v in values])
-    return buf.getvalue()
-
-
-def escape_cell(value: Any) -> Any:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text

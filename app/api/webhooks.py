@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 
+from app.api.paging import PageParams100
 from app.container import Bulkdash
 from app.services.errors import NotFound
 from app.store.webhooks import WebhookStore
@@ -24,9 +25,7 @@ def webhooks_router(container: Bulkdash) -> APIRouter:
         return user
 
     @router.get("/bulk-jobs/{job_id}/webhooks", summary="Webhook deliveries of a job")
-    async def deliveries(
-        job_id: str, request: Request, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=2**31 - 1)
-    ) -> dict[str, Any]:
+    async def deliveries(job_id: str, request: Request, page: PageParams100) -> dict[str, Any]:
         """``{items, total, limit, offset}``; each item: ``event_type, seq, attempt, status_code, error,
         delivered, created_at``."""
         user = await current_user(request)
@@ -34,7 +33,7 @@ def webhooks_router(container: Bulkdash) -> APIRouter:
             await container.jobs.get(user, job_id)
         except NotFound as exc:
             raise HTTPException(404, exc.message) from exc
-        items, total = await store.list(job_id, limit=limit, offset=offset)
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        items, total = await store.list(job_id, limit=page.limit, offset=page.offset)
+        return page.of(items, total)
 
     return router

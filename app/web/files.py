@@ -6,19 +6,16 @@ browser session instead and ask the job service, so ownership rules stay in one 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, StreamingResponse
 from nicegui import app
 
-from app.api.videos import _inside, escape_cell
+from app.api.videos import inside_outputs
 from app.container import Bulkdash
-from app.domain.views import video_view
 from app.services.errors import NotFound
+from app.services.results import stream_results
 from app.web.session import current_user
 
 PREFIX = "/files"
@@ -50,7 +47,7 @@ def install_file_routes(container: Bulkdash) -> None:
             row = await container.jobs.video_row(user(), job_id, video_id)
         except NotFound as exc:
             raise HTTPException(404, exc.message) from exc
-        path = _inside(container.settings.outputs, row.get(key))  # never a file outside the outputs
+        path = inside_outputs(container.settings.outputs, row.get(key))  # never a file outside the outputs
         if path is None:
             raise HTTPException(404, "no file for this video yet")
         return FileResponse(path, filename=path.name)
@@ -71,30 +68,5 @@ def install_file_routes(container: Bulkdash) -> None:
         except NotFound as exc:
             raise HTTPException(404, exc.message) from exc
         headers = {"Content-Disposition": f'attachment; filename="{job_id}-results.csv"'}
-        return StreamingResponse(_csv_lines(container, who, job_id), media_type="text/csv", headers=headers)
-
-
-async def _csv_lines(container: Bulkdash, user: dict[str, Any], job_id: str) -> AsyncIterator[str]:
-    """results.csv (CONTRACT §5): the row's variables + state, error, output_url; the header from the first row."""
-    columns: list[str] | None = None
-    async for row in container.jobs.iter_videos(user, job_id):
-        view = video_view(row)
-        if columns is None:
-            columns = [c for c in view["variables"] if c not in ("state", "error", "output_url")]
-            yield _line(["row_index", *columns, "state", "error", "output_url"])
-        error = (view["error"] or {}).get("message") or ""
-        yield _line(
-            [
-                view["row_index"],
-                *(view["variables"].get(c, "") for c in columns),
-                view["state"],
-                error,
-                view["output_url"] or "",
-            ]
-        )
-
-
-def _line(values: list[Any]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf).writerow([escape_cell(v) for v in values])  # no formula injection (as the REST results.csv)
-    return buf.getvalue()
+        chunks = stream_results(container.jobs, who, job_id, row_index=True)
+        return StreamingResponse(chunks, media_type="text/csv", headers=headers)

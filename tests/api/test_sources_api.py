@@ -1,7 +1,7 @@
 """POST /sheets/connect, GET /sheets/connections, POST /uploads (CONTRACT §5) on the real app; Google Sheets is
 played by the emulator."""
 
-# ruff: noqa: F811 - the fixtures imported from tests.e2e.support are test parameters here
+# ruff: noqa: F811 - the imported Sheets fixtures are test parameters here
 from __future__ import annotations
 
 import io
@@ -12,8 +12,8 @@ from typing import Any
 from openpyxl import Workbook
 
 from tests.api.conftest import API, Api
-from tests.e2e.support import UPLOAD_LIMIT, account, emulator, settings  # noqa: F401 - fixtures
 from tests.helpers.sheets_emulator import SheetsEmulator, write_service_account
+from tests.helpers.sheets_fixtures import UPLOAD_LIMIT, account, emulator, settings  # noqa: F401 - fixtures
 
 ROWS = [["title", "script"], ["One", "Hello"], ["Two", "World"]]
 

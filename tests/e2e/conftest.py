@@ -1,3 +1,4 @@
-"""The e2e tests' fixtures (defined in :mod:`tests.e2e.support`, which other test folders import too)."""
+"""The e2e tests' fixtures: the shared Sheets ones (:mod:`tests.helpers.sheets_fixtures`) and the app's clients."""
 
-from tests.e2e.support import account, emulator, fast_sheets, http, settings  # noqa: F401 - fixtures
+from tests.e2e.support import http  # noqa: F401 - fixture
+from tests.helpers.sheets_fixtures import account, emulator, fast_sheets, settings  # noqa: F401 - fixtures

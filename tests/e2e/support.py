@@ -1,14 +1,16 @@
-"""Fixtures for tests that run sheets and uploads through the real process: a Sheets emulator, a registered
-service account, settings pointing at the emulator, and HTTP clients on the real app.
+"""What the e2e tests share beyond the Sheets fixtures: HTTP clients on the real app, a create body for sheet
+jobs and a generator that writes small output files.
 
-Import the fixtures you use into the test module (``from tests.e2e.support import emulator, ...``).
+The Sheets fixtures live in :mod:`tests.helpers.sheets_fixtures`; they are re-exported here for the modules
+that import them from this one.
 """
+
+# ruff: noqa: F811 - the imported fixtures are fixture parameters here
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,45 +22,9 @@ from app.api.router import install
 from app.container import Bulkdash
 from app.generators.base import GenerationError, GenerationResult, ProgressCallback, RenderRequest
 from app.generators.registry import TemplateInfo
-from app.settings import Settings
-from app.sources.sheets import RetryPolicy
-from tests.conftest import make_settings
-from tests.helpers.sheets_emulator import SheetsEmulator, write_service_account
+from tests.helpers.sheets_fixtures import account, emulator, fast_sheets, settings  # noqa: F401 - re-exported
 
 API = "/api/v1"
-FAST = RetryPolicy(budget_s=2.0, base_s=0.01, max_s=0.05)
-UPLOAD_LIMIT = 256 * 1024
-
-
-@pytest.fixture
-def emulator() -> Iterator[SheetsEmulator]:
-    emu = SheetsEmulator().start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
-
-
-@pytest.fixture
-def account(tmp_path: Path, emulator: SheetsEmulator) -> dict[str, Any]:
-    """A service account registered at the emulator (its JSON info)."""
-    return write_service_account(tmp_path, emulator)[1]
-
-
-@pytest.fixture
-def settings(tmp_path: Path, emulator: SheetsEmulator) -> Settings:
-    """Overrides the suite's settings: Sheets at the emulator, fast write-back, a small upload limit."""
-    return make_settings(
-        tmp_path, sheets_api_url=emulator.url, write_back_interval_s=0.05, upload_max_bytes=UPLOAD_LIMIT
-    )
-
-
-@pytest.fixture
-def fast_sheets(container: Bulkdash) -> Bulkdash:
-    """The container with short Sheets retry backoffs (the budgets stay a few seconds)."""
-    assert container.sheets is not None
-    container.sheets.connect_retry = container.sheets.read_retry = container.sheets.write_retry = FAST
-    return container
 
 
 @dataclass

@@ -1,9 +1,15 @@
-"""Fixtures for the sources tests: a running Sheets emulator and service-account files pointing at it."""
+"""Fixtures for the sources tests: a running Sheets emulator, a service account registered at it, clients.
+
+The emulator and the account are the shared :mod:`tests.helpers.sheets_fixtures`; here they also go by the
+names these tests use (``sheets_emulator``, ``service_account``).
+"""
+
+# ruff: noqa: F811 - the imported fixtures are fixture parameters here
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +21,23 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from app.sources.sheets import RetryPolicy, SheetsClient  # noqa: E402
-from tests.helpers.sheets_emulator import SheetsEmulator, write_service_account  # noqa: E402
+from tests.helpers.sheets_emulator import SheetsEmulator  # noqa: E402
+from tests.helpers.sheets_fixtures import account, emulator  # noqa: E402, F401 - fixtures
 
+#: one client's retries: a budget short enough for tests that wait it out
 FAST_RETRY = RetryPolicy(budget_s=0.5, base_s=0.01, max_s=0.05)
 
 
 @pytest.fixture
-def sheets_emulator() -> Iterator[SheetsEmulator]:
-    """A Sheets API emulator on 127.0.0.1 at a free port, stopped after the test."""
-    emulator = SheetsEmulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+def sheets_emulator(emulator: SheetsEmulator) -> SheetsEmulator:
+    """The shared ``emulator`` fixture."""
+    return emulator
 
 
 @pytest.fixture
-def service_account(tmp_path: Path, sheets_emulator: SheetsEmulator) -> dict[str, Any]:
-    """A registered service account's JSON info (its token_uri is the emulator's)."""
-    return write_service_account(tmp_path, sheets_emulator)[1]
+def service_account(account: dict[str, Any]) -> dict[str, Any]:
+    """The shared ``account`` fixture: a registered service account's JSON info."""
+    return account
 
 
 @pytest.fixture
