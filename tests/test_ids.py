@@ -24,3 +24,10 @@ def test_ids_carry_the_time_and_sort() -> None:
     assert before <= stamp <= int(time.time() * 1000)
     job = new_id("job")
     assert job.startswith("job_") and len(job) == 30
+
+
+def test_a_long_run_counts_across_the_lookup_tables_and_stays_valid() -> None:
+    ids = new_ids("vid", 70_000)  # crosses 32,768 (the 3-character table) twice
+    assert len(set(ids)) == len(ids) and ids == sorted(ids)
+    values = [int(ULID.from_str(i[4:])) for i in (ids[0], ids[32_767], ids[32_768], ids[-1])]
+    assert values[1] - values[0] == 32_767 and values[2] - values[1] == 1 and values[3] - values[0] == 69_999

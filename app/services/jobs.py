@@ -22,8 +22,6 @@ from app.store.jobs import JobStore
 SourceRows = list[tuple[int, int | None, dict[str, str]]]
 RowsLoader = Callable[[dict[str, Any], dict[str, Any]], Awaitable[SourceRows]]
 
-_TITLE_COLUMNS = ("title", "name", "headline")
-
 
 class JobService:
     """The one write path for jobs (REST, UI and CLI all call this)."""
@@ -143,7 +141,7 @@ class JobService:
         ids = new_ids("vid", len(rows))
         for (row_index, source_row, values), video_id in zip(rows, ids, strict=True):
             reason = generator.validate(values, overrides)
-            title = next((values[c] for c in _TITLE_COLUMNS if values.get(c)), "") or f"Row {row_index}"
+            title = values.get("title") or values.get("name") or values.get("headline") or f"Row {row_index}"
             videos.append(
                 {
                     "id": video_id,

@@ -11,13 +11,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 
 from app.domain.events import Event
 from app.store import tables as t
+from app.store.bulk import insert_many
 from app.store.database import Database
 
 log = logging.getLogger(__name__)
+_EVENT_COLUMNS = ("job_id", "seq", "type", "ts", "data")
 
 OnCommitted = Callable[[list[Event]], None]
 
@@ -103,18 +105,14 @@ class BatchWriter:
                 async with self.db.write() as conn:
                     await _update_many(conn, t.videos, videos)
                     if events:
-                        await conn.execute(
-                            insert(t.events),
-                            [
-                                {
-                                    "job_id": e.job_id,
-                                    "seq": e.seq,
-                                    "type": e.type.value,
-                                    "ts": e.ts,
-                                    "data": e.data,
-                                }
+                        await insert_many(
+                            conn,
+                            t.events,
+                            _EVENT_COLUMNS,
+                            (
+                                {"job_id": e.job_id, "seq": e.seq, "type": e.type.value, "ts": e.ts, "data": e.data}
                                 for e in events
-                            ],
+                            ),
                         )
                     await _update_many(conn, t.jobs, jobs)
             except BaseException:
