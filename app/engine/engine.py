@@ -29,6 +29,8 @@ from app.store.writer import BatchWriter
 log = logging.getLogger(__name__)
 
 _REFILL = 500
+#: a job with more new videos than this emits their ``video.created`` events in chunks of this size
+_ANNOUNCE_CHUNK = 5000
 Ingest = Callable[[dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 JobHook = Callable[[dict[str, Any]], Awaitable[None]]
 VideoHook = Callable[[dict[str, Any], dict[str, Any]], None]
@@ -38,6 +40,18 @@ P, V = JobState, VideoState
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class JobNotRunning(IllegalTransition):
+    """A command for a job the engine does not hold in memory: it is finished (or was never registered).
+
+    An :class:`IllegalTransition`, so the services answer it as any illegal move (409).
+    """
+
+    def __init__(self, job_id: str, action: str) -> None:
+        super().__init__("job", "finished", "", action)
+        self.job_id = job_id
+        self.action = action
 
 
 class Engine:
@@ -66,6 +80,7 @@ class Engine:
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._announcing: set[asyncio.Task[None]] = set()
         self._stopping = False
         self.processed = 0
 
@@ -102,7 +117,7 @@ class Engine:
                 task.cancel()
                 log.info("video %s interrupted by shutdown; it will run again", vid)
         workers = [t for t in self._tasks if not t.get_name().endswith("ticker")]
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*workers, *self._announcing, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -138,7 +153,7 @@ class Engine:
         self._wake()
 
     async def pause(self, job_id: str) -> dict[str, Any]:
-        rt = self._runtime(job_id, "pause")
+        rt = await self._ready_runtime(job_id, "pause")
         check_job_transition(rt.state, P.PAUSING, "pause")
         self._set_state(rt, P.PAUSING)
         moved = self.live_row(job_id)
@@ -147,7 +162,7 @@ class Engine:
         return moved or rt.row
 
     async def resume(self, job_id: str) -> dict[str, Any]:
-        rt = self._runtime(job_id, "resume")
+        rt = await self._ready_runtime(job_id, "resume")
         if rt.state != P.PAUSED:  # pending → running is the engine's own move, never a resume
             raise IllegalTransition("job", rt.state.value, P.RUNNING.value, "resume")
         self._set_state(rt, P.RUNNING)
@@ -158,7 +173,7 @@ class Engine:
         return moved or rt.row
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
-        rt = self._runtime(job_id, "cancel")
+        rt = await self._ready_runtime(job_id, "cancel")
         check_job_transition(rt.state, P.CANCELING, "cancel")
         self._set_state(rt, P.CANCELING)
         moved = self.live_row(job_id)
@@ -170,6 +185,8 @@ class Engine:
     async def retry(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         """Failed (and, unless the job was canceled, canceled) videos go back to ``pending``."""
         rt = self.runtimes.get(job_id)
+        if rt is not None:
+            await rt.ready.wait()
         state = JobState(rt.row["state"] if rt else job["state"])
         if state in (P.PAUSING, P.CANCELING, P.COMPLETING) or (rt and rt.halted):
             raise IllegalTransition("job", state.value, "running", "retry")
@@ -195,10 +212,14 @@ class Engine:
         return answer
 
     # -- internals: runtimes --------------------------------------------------------------------------------
-    def _runtime(self, job_id: str, action: str) -> JobRuntime:
+    async def _ready_runtime(self, job_id: str, action: str) -> JobRuntime:
+        """The job's runtime once its ``video.created`` events are out (a command's events come after them)."""
         rt = self.runtimes.get(job_id)
         if rt is None:
-            raise IllegalTransition("job", "finished", "", action)
+            raise JobNotRunning(job_id, action)
+        await rt.ready.wait()
+        if self.runtimes.get(job_id) is not rt:
+            raise JobNotRunning(job_id, action)
         return rt
 
     def _generator_for(self, job: dict[str, Any]) -> Generator | None:
@@ -251,15 +272,33 @@ class Engine:
         rt.halted = False
         rt.exhausted = False
         self._announce(rt, videos)
-        self._check_job(rt)
         self._wake()
 
     def _announce(self, rt: JobRuntime, videos: Sequence[dict[str, Any]]) -> None:
+        """Counts a job's new videos and emits their ``video.created`` events. A big job's events are emitted
+        in chunks by a task (so a 100,000-row job's 201 does not wait for them); the job is held until then."""
         for state, n in Counter(video["state"] for video in videos).items():
             rt.tracker.add_many(state, n)
-        self._emit_many(rt, EventType.VIDEO_CREATED, [video_view(video) for video in videos])
         rt.dirty_progress = True
-        self._check_job(rt)
+        if len(videos) <= _ANNOUNCE_CHUNK:
+            self._emit_many(rt, EventType.VIDEO_CREATED, [video_view(video) for video in videos])
+            self._check_job(rt)
+            return
+        rt.ready.clear()
+        task = asyncio.create_task(self._announce_in_chunks(rt, videos), name=f"announce-{rt.id}")
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def _announce_in_chunks(self, rt: JobRuntime, videos: Sequence[dict[str, Any]]) -> None:
+        try:
+            for start in range(0, len(videos), _ANNOUNCE_CHUNK):
+                chunk = videos[start : start + _ANNOUNCE_CHUNK]
+                self._emit_many(rt, EventType.VIDEO_CREATED, [video_view(video) for video in chunk])
+                await asyncio.sleep(0)  # let requests and other jobs' workers run between chunks
+        finally:
+            rt.ready.set()
+            self._check_job(rt)
+            self._wake()
 
     async def _halt(self, rt: JobRuntime) -> None:
         """Stops a job's work: queued videos become ``canceled``, running ones are interrupted."""
@@ -388,6 +427,7 @@ class Engine:
     def _update_idle(self) -> None:
         busy = any(
             rt.running
+            or not rt.ready.is_set()
             or (
                 rt.state in (P.PENDING, P.RUNNING, P.COMPLETING, P.CANCELING)
                 and (rt.unfinished or rt.finishing or rt.halted)
@@ -401,7 +441,7 @@ class Engine:
 
     # -- internals: the work ----------------------------------------------------------------------------------
     def _runnable(self, rt: JobRuntime) -> bool:
-        return not rt.halted and rt.state in (P.PENDING, P.RUNNING) and rt.generator is not None
+        return not rt.halted and rt.ready.is_set() and rt.state in (P.PENDING, P.RUNNING) and rt.generator is not None
 
     async def _next_video(self) -> tuple[JobRuntime, dict[str, Any]] | None:
         for rt in self._order:
@@ -630,6 +670,8 @@ class Engine:
 
     def _tick(self) -> None:
         for rt in list(self.runtimes.values()):
+            if not rt.ready.is_set():
+                continue
             for video in rt.dirty_videos.values():
                 self._emit(rt, EventType.VIDEO_UPDATED, video_view(video))
             rt.dirty_videos.clear()

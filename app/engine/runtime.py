@@ -13,8 +13,15 @@ from typing import Any
 from app.domain.progress import ProgressTracker
 from app.domain.states import JobState
 from app.generators.base import Generator
+from app.store.jobs import as_utc
 
 _tiebreak = itertools.count()
+
+
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
 
 
 @dataclass(eq=False)
@@ -43,6 +50,9 @@ class JobRuntime:
     fail_error: dict[str, Any] | None = None
     started_monotonic: float | None = None
     finishing: bool = False
+    #: cleared while a big job's ``video.created`` events are still being emitted; nothing else of the job
+    #: (work, commands, progress) may get a ``seq`` before them
+    ready: asyncio.Event = field(default_factory=_set_event)
 
     @property
     def id(self) -> str:
@@ -54,7 +64,8 @@ class JobRuntime:
 
     @property
     def sort_key(self) -> tuple[int, Any]:
-        return (-self.row["priority_rank"], self.row["created_at"])
+        # rows read back from SQLite carry naive UTC times, new jobs aware ones: both must compare
+        return (-self.row["priority_rank"], as_utc(self.row["created_at"]))
 
     def push_retry(self, video: dict[str, Any], delay_s: float) -> None:
         heapq.heappush(self.retries, (time.monotonic() + delay_s, next(_tiebreak), video))

@@ -235,3 +235,33 @@ async def test_webhook_url_is_checked_at_creation(container: Bulkdash, admin: di
         with pytest.raises(Invalid) as err:
             await create_job(container, admin, 1, webhook_url=url)
         assert err.value.loc == ["body", "webhook_url"] and reason in err.value.message
+
+
+async def test_a_big_jobs_created_events_come_before_anything_else_of_it(
+    container: Bulkdash, admin: dict, gated: GatedGenerator
+) -> None:
+    """Over 5,000 rows the ``video.created`` events are emitted after the create call returns; a command sent at
+    once waits for them, so the job's ``seq`` order stays: every created event, then the rest."""
+    events = collect(container)
+    rows = 12_001
+    job = await create_job(container, admin, rows, template="gated")
+    assert job["progress"]["total"] == rows  # counted at once, before the events
+    await container.jobs.cancel(admin, job["id"])
+    await finish(container)
+    mine = [e for e in events if e.job_id == job["id"]]
+    # summaries, not 12,000-element lists, so that a failure report stays readable
+    assert _first_gap([e.seq for e in mine]) is None
+    kinds = [e.type for e in mine]
+    assert kinds.count(EventType.VIDEO_CREATED) == rows and EventType.VIDEO_CREATED not in kinds[rows:]
+    assert kinds[-1] == EventType.JOB_CANCELED
+    assert _first_gap([e.data["row_index"] for e in mine[:rows]]) is None
+    changes = [e.data for e in mine[rows:] if e.type == EventType.JOB_STATE_CHANGED]
+    assert changes[0] == {"from": "pending", "to": "canceling"}
+    assert not gated.started, "a video started before the job's created events were out"
+    logged = await container.events.after(job["id"], 0, limit=rows + 10)
+    assert len(logged) == len(mine) and _first_gap([e.seq for e in logged]) is None
+
+
+def _first_gap(numbers: list[int]) -> tuple[int, int] | None:
+    """The first (position, number) where ``numbers`` is not 1, 2, 3, ..., or None."""
+    return next(((i, n) for i, n in enumerate(numbers) if n != i + 1), None)

@@ -164,9 +164,16 @@ async def test_locked_database_makes_the_writer_retry_and_nothing_is_lost(
         try:
             await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
             flushes = app.writer.flushes
-            await asyncio.sleep(1.5)  # the job runs to its end meanwhile (in memory), its commits wait
+            await app.engine.wait_idle(30)  # the job runs to its end in memory; its commits wait
+            refused = _LogSeen("final state not committed yet")
+            logging.getLogger("app.engine.engine").addHandler(refused)
+            try:  # the final state's own commit is refused too
+                await asyncio.wait_for(refused.seen.wait(), 30)
+            finally:
+                logging.getLogger("app.engine.engine").removeHandler(refused)
             assert app.writer.flushes == flushes, "the writer committed through a held lock"
-            assert app.writer.pending > 0
+            stored = await app.jobs_store.get_job(job["id"])
+            assert stored is not None and stored["state"] != "completed"
         finally:
             holder.execute("COMMIT")
             holder.close()
@@ -292,3 +299,17 @@ async def test_sheets_500_forever_fails_the_job_with_a_clear_error(tmp_path: Pat
     assert job["state"] == "failed" and videos == [], job
     assert job["error"]["stage"] == "source", job["error"]
     assert "HTTP 500" in job["error"]["message"] and "sheet-1" in job["error"]["message"], job["error"]
+
+
+
+class _LogSeen(logging.Handler):
+    """Sets ``seen`` when a record containing ``text`` is logged (on the event loop's thread)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.WARNING)
+        self.text = text
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
