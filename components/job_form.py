@@ -37,11 +37,15 @@ def _num(value: float | None) -> float | int | None:
 
 
 class JobForm:
+    """The new-job form; ``await start()`` once built. Submitting creates the job with the job service."""
+
     def __init__(self, container: Bulkdash, user: dict[str, Any]) -> None:
         self.container, self.user = container, user
         with ui.card().classes("w-full gap-2"):
             ui.label("Source").classes("text-lg font-semibold")
-            self.picker = SourcePicker(getattr(container, "sheets", None), user)
+            self.picker = SourcePicker(
+                getattr(container, "sheets", None), user, uploads=getattr(container, "uploads", None)
+            )
         with ui.card().classes("w-full gap-2"):
             ui.label("Job").classes("text-lg font-semibold")
             with ui.row().classes("w-full gap-2"):
@@ -182,10 +186,17 @@ class JobForm:
                 ui.label(f"{loc or 'body'}: {message}")
 
     async def submit(self) -> None:
+        """Validates the form, then creates the job with the job service (as ``POST /bulk-jobs``)."""
+        errors: list[tuple[str, str]] = []
         try:
             body = JobCreate.model_validate(self.body())
         except ValidationError as exc:
-            self.show_errors(error_messages(exc))
+            errors = error_messages(exc)
+        problem = self.picker.problem()
+        if problem:  # clearer than the schema's words for an empty upload id
+            errors = [e for e in errors if not e[0].startswith("input_source")] + [("input_source", problem)]
+        if errors:
+            self.show_errors(errors)
             return
         self.show_errors([])
         self.submit_button.disable()

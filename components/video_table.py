@@ -1,13 +1,16 @@
 """The video table of one job, paged, sorted, filtered and searched on the server.
 
 Only the visible page ever reaches the browser: Quasar's server-side mode (``rowsNumber`` in the
-pagination) asks for a page with a ``request`` event and this widget answers with that page alone.
+pagination) asks for a page with a ``request`` event and this widget answers with that page alone. And only
+what changed: the columns and cell templates are sent once with the element; afterwards a page change or a
+live refresh is one small ``patch`` call (``video_table.js``) carrying the rows that differ from the shown
+ones (a new row as a list of values, a changed row as its changed fields), never the whole element again.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nicegui import ui
@@ -33,12 +36,20 @@ COLUMNS: list[dict[str, Any]] = [
         "style": "max-width: 22rem",
     },
 ]
-_STATE_SLOT = r"""<q-td :props="props"><q-badge :color="props.row.color" :label="props.value" /></q-td>"""
+#: what a row sends, in this order (the client's ``patch`` turns such a list back into the row)
+FIELDS = ("id", "state", "progress", "stage", "row_index", "title", "attempts", "duration_s", "error")
+_COLORS_JS = "({" + ",".join(f"{state}:'{color}'" for state, color in VIDEO_COLORS.items()) + "})"
+_STATE_SLOT = (
+    r"""<q-td :props="props"><q-badge :color="COLORS[props.value] || 'grey-7'" :label="props.value" /></q-td>"""
+).replace("COLORS", _COLORS_JS)
 _PROGRESS_SLOT = r"""<q-td :props="props" style="min-width: 7rem">
-  <q-linear-progress :value="props.value / 100" size="8px" rounded :color="props.row.color" />
-  <div class="text-xs opacity-70">{{ props.row.stage || '' }} {{ Math.round(props.value) }}%</div>
-</q-td>"""
+  <q-linear-progress :value="props.value / 100" size="8px" rounded
+    :color="COLORS[props.row.state] || 'grey-7'" />
+  <div class="text-xs opacity-70">{{ props.row.stage || '' }} {{ props.value }}%</div>
+</q-td>""".replace("COLORS", _COLORS_JS)
 PAGE_SIZES = [10, 25, 50, 100]
+#: what a page request from the browser may change
+_ASKED = ("page", "rowsPerPage", "sortBy", "descending")
 #: dashboards of one job showing the same page share one query for this long (a page read of a 100k-video job
 #: costs tens of ms; fifty open dashboards refreshing every second would otherwise keep the loop busy)
 SHARE_S = 0.8
@@ -46,20 +57,51 @@ _recent: dict[tuple, tuple[float, list[dict[str, Any]], int]] = {}
 
 
 def table_row(video: dict[str, Any]) -> dict[str, Any]:
-    """The few fields one table row needs (the full video stays on the server)."""
+    """The few fields one table row needs (the full video stays on the server), rounded and trimmed so that
+    a page is small and a progress tick changes few of them."""
     error = (video.get("error") or {}).get("message") or ""
     return {
         "id": video["id"],
         "state": video["state"],
-        "color": VIDEO_COLORS.get(video["state"], "grey-7"),
-        "progress": video["progress"],
+        "progress": round(video["progress"] or 0),
         "stage": video.get("stage") or "",
         "row_index": video["row_index"],
-        "title": video["title"][:120],
+        "title": video["title"][:100],
         "attempts": video["attempts"],
         "duration_s": round(video["duration_s"], 1) if video.get("duration_s") is not None else None,
-        "error": error[:160],
+        "error": error[:100],
     }
+
+
+def page_changes(shown: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """What turns the shown page into ``rows``: ``[index, values]`` per changed row, where values is the whole
+    row in :data:`FIELDS` order when another video took that place, else only its changed fields."""
+    changes: list[list[Any]] = []
+    for i, row in enumerate(rows):
+        before = shown[i] if i < len(shown) else None
+        if before is None or before.get("id") != row["id"]:
+            changes.append([i, [row[field] for field in FIELDS]])
+        elif before != row:
+            changes.append([i, {k: v for k, v in row.items() if before.get(k) != v}])
+    return changes
+
+
+class PagedTable(ui.table, component="video_table.js"):
+    """A ``ui.table`` that can show a new page with a small patch instead of resending the whole element."""
+
+    def show_page(self, rows: list[dict[str, Any]], pagination: dict[str, Any]) -> None:
+        """Shows ``rows`` and ``pagination``; sends only what changed (nothing when nothing did)."""
+        shown, shown_pagination = self.rows, self.pagination
+        if rows == shown and pagination == shown_pagination:
+            return
+        changes = page_changes(shown, rows)
+        with self.props.suspend_updates():  # the props stay the truth for a later full render
+            self.props["rows"] = rows
+            self.props["pagination"] = pagination
+        if self.client.has_socket_connection:
+            self.run_method("patch", len(rows), changes, None if pagination == shown_pagination else pagination)
+        else:  # first paint (or reconnecting): the element itself carries the page
+            self.update()
 
 
 class VideoTable:
@@ -76,6 +118,14 @@ class VideoTable:
         self.container, self.user, self.job_id = container, user, job_id
         self.state: str | None = None
         self.q: str = ""
+        #: the page the user asked for (the table's own prop is what the browser shows)
+        self.pagination: dict[str, Any] = {
+            "page": 1,
+            "rowsPerPage": page_size,
+            "sortBy": "row_index",
+            "descending": False,
+            "rowsNumber": 0,
+        }
         with ui.row().classes("w-full items-end gap-2"):
             options = {"": "all states", **{s.value: s.value for s in VideoState}}
             self.state_select = (
@@ -89,10 +139,10 @@ class VideoTable:
                 .classes("grow")
                 .mark("video-search")
             )
-        pagination = {"page": 1, "rowsPerPage": page_size, "sortBy": "row_index", "descending": False, "rowsNumber": 0}
-        self.table = ui.table(rows=[], columns=COLUMNS, row_key="id", pagination=pagination).classes("w-full")
-        self.table.props("flat bordered dense").mark("video-table")
+        self.table = PagedTable(rows=[], columns=COLUMNS, row_key="id", pagination=dict(self.pagination))
+        self.table.classes("w-full").props("flat bordered dense").mark("video-table")
         self.table.props["rows-per-page-options"] = PAGE_SIZES
+        self.table.props["fields"] = list(FIELDS)
         self.table.add_slot("body-cell-state", _STATE_SLOT)
         self.table.add_slot("body-cell-progress", _PROGRESS_SLOT)
         self.table.on("request", self._on_request, js_handler="(p) => emit(p.pagination)")
@@ -101,25 +151,25 @@ class VideoTable:
 
     @property
     def sort(self) -> str:
-        p = self.table.pagination
+        p = self.pagination
         name = p.get("sortBy") or "row_index"
         return f"-{name}" if p.get("descending") else name
 
     async def _on_filter(self) -> None:
         self.state = self.state_select.value or None
         self.q = (self.search.value or "").strip()
-        self.table.pagination = {**self.table.pagination, "page": 1}
+        self.pagination = {**self.pagination, "page": 1}
         await self.refresh()
 
     async def _on_request(self, e: Any) -> None:
         wanted = e.args if isinstance(e.args, dict) else {}
-        self.table.pagination = {**self.table.pagination, **wanted}
+        self.pagination = {**self.pagination, **{k: wanted[k] for k in _ASKED if k in wanted}}
         await self.refresh()
 
     async def refresh(self) -> bool:
-        """Fetches the visible page only, and sends it (unchanged pages send nothing). ``False`` when the page
-        came from another dashboard's recent read (the caller should refresh again later)."""
-        p = self.table.pagination
+        """Fetches the visible page only, and sends what changed (unchanged pages send nothing). ``False`` when
+        the page came from another dashboard's recent read (the caller should refresh again later)."""
+        p = self.pagination
         size = int(p.get("rowsPerPage") or 25)
         page = max(1, int(p.get("page") or 1))
         key = (self.user["id"], self.job_id, self.state, self.q, self.sort, size, page)
@@ -146,9 +196,6 @@ class VideoTable:
             if len(_recent) > 1000:
                 _recent.clear()
             _recent[key] = (now, rows, total)
-        pagination = {**p, "rowsNumber": total}
-        if rows != self.table.rows or pagination != self.table.pagination:
-            self.table.props["pagination"] = pagination
-            self.table.props["rows"] = rows
-            self.table.update()
+        self.pagination = {**self.pagination, "rowsNumber": total}
+        self.table.show_page(rows, self.pagination)
         return fresh

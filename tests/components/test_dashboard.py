@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from nicegui.testing import User
 
 from app.container import Bulkdash
 from components.controls import legal_actions
+from components.video_table import FIELDS, page_changes
 from tests.conftest import wait_for
 
 
@@ -132,6 +134,65 @@ async def test_video_table_pages_filters_and_searches_on_the_server(
     admin_user.find(marker="video-search").clear()
     admin_user.find(marker="video-state-filter").elements.pop().set_value("failed")
     await wait_for(lambda: table.rows == [] and table.pagination["rowsNumber"] == 0)
+
+
+def patch_calls(sent: list[tuple[str, Any]], table_id: int) -> list[list[Any]]:
+    """The arguments of every ``patch`` call the outbox sent to the table (``[length, changes, pagination]``)."""
+    prefix = f'return runMethod({table_id}, "patch", '
+    return [
+        json.loads(data["code"].removeprefix(prefix)[:-1])
+        for kind, data in sent
+        if kind == "run_javascript" and data["code"].startswith(prefix)
+    ]
+
+
+def record_outbox(user: User) -> list[tuple[str, Any]]:
+    """Every message the outbox sends from now on, as ``(type, payload)``."""
+    assert user.client is not None
+    sent: list[tuple[str, Any]] = []
+    original = user.client.outbox._emit
+
+    async def recording(message: Any) -> None:
+        sent.append((message[1], message[2]))
+        await original(message)
+
+    user.client.outbox._emit = recording  # type: ignore[method-assign]
+    return sent
+
+
+async def test_table_page_change_sends_only_the_rows(admin_user: User, admin: dict, make_job: Any) -> None:
+    job = await make_job(admin, rows=30)
+    await admin_user.open(f"/bulk-jobs/{job['id']}")
+    table = admin_user.find(marker="video-table").elements.pop()
+    sent = record_outbox(admin_user)
+
+    admin_user.find(marker="video-table").trigger("request", {"page": 2, "rowsPerPage": 25})
+    await wait_for(lambda: any(p[0] == 5 for p in patch_calls(sent, table.id)))
+    length, changes, pagination = next(p for p in patch_calls(sent, table.id) if p[0] == 5)
+    # five new rows, each a bare list of values; the new pagination; no columns, no cell templates
+    assert [i for i, _ in changes] == [0, 1, 2, 3, 4]
+    assert [dict(zip(FIELDS, values, strict=True))["row_index"] for _, values in changes] == [26, 27, 28, 29, 30]
+    assert pagination["page"] == 2 and pagination["rowsNumber"] == 30
+    assert [r["row_index"] for r in table.rows] == [26, 27, 28, 29, 30]  # the element stays the truth
+    # the element itself is never sent again: no update message names it
+    assert not any(kind == "update" and str(table.id) in map(str, data) for kind, data in sent)
+    patch_prefix = f"return runMethod({table.id}, "
+    sizes = [len(json.dumps(data)) for kind, data in sent if kind == "run_javascript" and patch_prefix in data["code"]]
+    assert sizes and max(sizes) < 5_000
+
+
+def test_page_changes_send_new_rows_whole_and_old_rows_as_changed_fields() -> None:
+    def row(i: int, **fields: Any) -> dict[str, Any]:
+        base = {"id": f"vid_{i}", "state": "pending", "progress": 0, "stage": "", "row_index": i, "title": f"v{i}"}
+        return {**base, "attempts": 0, "duration_s": None, "error": "", **fields}
+
+    shown = [row(1), row(2), row(3)]
+    assert page_changes(shown, shown) == []
+    assert page_changes(shown, [row(1), row(2, state="processing", progress=40), row(3)]) == [
+        [1, {"state": "processing", "progress": 40}]
+    ]
+    assert page_changes(shown, [row(1), row(4)]) == [[1, ["vid_4", "pending", 0, "", 4, "v4", 0, None, ""]]]
+    assert page_changes([], [row(1)]) == [[0, [row(1)[f] for f in FIELDS]]]
 
 
 async def test_video_details_show_variables_and_attempt_errors(admin_user: User, admin: dict, make_job: Any) -> None:
