@@ -1,33 +1,26 @@
 """``bulkdash demo``: serves as ``bulkdash serve`` does and, once started, renders the bundled sample sheet
-(``assets/sample_campaign.csv``) as one real job at 480p, so a newcomer sees work at once."""
+(``app/assets/sample_campaign.csv``) as one real job at 480p, so a newcomer sees work at once."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from app.container import Bulkdash
 from app.domain.schemas import JobCreate
+from app.paths import SAMPLE_NAME, assets_dir, sample_sheet
 from app.settings import Settings
 
-SAMPLE_NAME = "sample_campaign.csv"
+__all__ = ["SAMPLE_NAME", "assets_dir", "dashboard_url", "demo_body", "run", "sample_rows", "start_demo_job"]
+
 DEMO_TITLE = "Demo: spring campaign"
-
-
-def assets_dir() -> Path:
-    """The bundled ``assets/`` folder (beside the package, or inside a PyInstaller binary)."""
-    frozen = getattr(sys, "_MEIPASS", None)
-    if frozen:
-        return Path(frozen) / "assets"
-    return Path(__file__).resolve().parent.parent / "assets"
 
 
 def sample_rows(path: Path | None = None) -> list[dict[str, Any]]:
     """The sample sheet's data rows as column → value objects (an inline job's rows)."""
     from app.sources.uploads import parse_upload
 
-    path = path or assets_dir() / SAMPLE_NAME
+    path = path or sample_sheet()
     table = parse_upload(path.read_bytes(), path.name)
     return [dict(row.values) for row in table.rows]
 

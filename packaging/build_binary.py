@@ -4,7 +4,7 @@
 
 Installs PyInstaller into the running interpreter's environment when it is missing, builds from
 ``packaging/bulkdash.spec`` (NiceGUI's static files, ffmpeg from imageio-ffmpeg, the espeak-ng library and data,
-the Alembic migrations and ``assets/`` go inside), prints the size, and with ``--smoke`` runs
+the Alembic migrations and ``app/assets/`` go inside), prints the size, and with ``--smoke`` runs
 ``packaging/smoke_binary.py`` on the result.
 """
 
