@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -20,6 +21,14 @@ _SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA cache_size=-32000",
 )
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: JSON columns through orjson: a 100,000-row job stores 100,000 ``variables`` documents (and as many events)
+_JSON: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
 class Database:
@@ -36,12 +45,12 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
-            self.writer = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
-            self.reader = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
+            self.writer = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, **_JSON)
+            self.reader = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4, **_JSON)
             _configure_sqlite(self.writer, begin="BEGIN IMMEDIATE")
             _configure_sqlite(self.reader, begin="BEGIN")
         else:
-            self.writer = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4, pool_pre_ping=True)
+            self.writer = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4, pool_pre_ping=True, **_JSON)
             self.reader = self.writer
 
     @asynccontextmanager
