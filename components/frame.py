@@ -1,16 +1,24 @@
-"""The page layout every page uses: header, navigation, connection status, dark mode, logout."""
+"""The page layout every page uses: header, navigation, connection status, dark mode, logout; and
+:class:`FirstPaint`, which keeps a slow database from turning a page request into NiceGUI's 500."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 
-from nicegui import app, ui
+from nicegui import app, background_tasks, ui
+from nicegui.client import Client
+from nicegui.element_filter import ElementFilter
+from nicegui.slot import Slot
 
 from app.web.session import current_user, logout
 
 NAV = (("Jobs", "/"), ("New job", "/bulk-jobs/new"), ("Sheets", "/sheets"))
 DARK_KEY = "dark"
+#: how long a page may wait for its data before NiceGUI answers without it (its ``response_timeout`` is 3 s)
+FIRST_PAINT_S = 1.0
 
 # The socket lives in the browser, so only the browser knows whether it is connected. The label is drawn
 # by CSS from a data attribute so that Vue re-rendering the element never overwrites it.
@@ -60,7 +68,7 @@ def frame(title: str) -> Iterator[ui.column]:
     with ui.header().classes("items-center justify-between gap-2 px-3 py-1 bg-slate-800 text-white"):
         with ui.row().classes("items-center gap-3 no-wrap"):
             ui.link("bulkdash", "/").classes("text-lg font-bold text-white no-underline")
-            ui.label(title).classes("bd-title text-sm opacity-70")
+            ui.label(title).classes("bd-title text-sm opacity-70").mark("frame-title")
         with ui.row().classes("items-center gap-1 no-wrap"):
             for label, path in NAV:
                 ui.link(label, path).classes("text-white no-underline px-2 text-sm")
@@ -74,3 +82,59 @@ def frame(title: str) -> Iterator[ui.column]:
                 ).mark("logout")
     with ui.column().classes("w-full max-w-6xl mx-auto p-2 sm:p-4 gap-4") as content:
         yield content
+
+
+def retitle(title: str) -> None:
+    """Changes the title of the current page (browser tab and header), also after the page was delivered."""
+    ui.page_title(f"{title} · bulkdash")
+    for label in ElementFilter(kind=ui.label, marker="frame-title", local_scope=False):
+        label.set_text(title)
+
+
+class FirstPaint:
+    """``async with FirstPaint():`` around the part of a page build that awaits the database.
+
+    NiceGUI answers a page request when its builder returns (or first waits for the browser's socket), and
+    answers 500 when that takes over ``response_timeout``. The page builders await the store, so a busy
+    database (a reader pool queued behind a hundred ``/ws`` replays) made dashboards fail to open. Within
+    ``budget_s`` nothing changes: the page is answered complete. After it, the page is answered with what is
+    built so far and a spinner, and the builder goes on: what it builds once its data arrives reaches the
+    browser through the socket. If the page is given up first (the tab closed, or never connected and
+    pruned), the builder is cancelled, so nothing is built (or subscribed to the bus) for a deleted page.
+    """
+
+    def __init__(self, budget_s: float | None = None) -> None:
+        self.budget_s = FIRST_PAINT_S if budget_s is None else budget_s
+        self.answered_early = False
+        self._building = False
+        self._spinner: ui.spinner | None = None
+
+    async def __aenter__(self) -> FirstPaint:
+        self._client: Client = ui.context.client
+        self._slot: Slot = ui.context.slot
+        self._task = asyncio.current_task()
+        self._building = True
+        self._client.on_delete(self._on_delete)
+        self._early = background_tasks.create(self._answer_early(), name="first paint")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._building = False
+        self._early.cancel()
+        if self._spinner is not None and not self._client.is_deleted:
+            self._spinner.delete()
+
+    async def _answer_early(self) -> None:
+        await asyncio.sleep(self.budget_s)
+        if not self._building or self._client.is_deleted:
+            return
+        self.answered_early = True
+        with self._slot:
+            self._spinner = ui.spinner(size="lg").classes("self-center").mark("loading")
+        await self._client.connected()  # a waiter for the socket is what makes NiceGUI answer the request now
+
+    def _on_delete(self) -> None:
+        if self._building and self._task is not None:
+            self._task.cancel()

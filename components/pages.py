@@ -10,13 +10,26 @@ from nicegui import ui
 from app.container import Bulkdash
 from app.services.errors import NotFound
 from app.web.files import install_file_routes
-from app.web.session import current_user, login, login_redirect
+from app.web.session import LOGIN_PATH, current_user, login
 from components.dashboard import JobDashboard
-from components.frame import frame
+from components.frame import FirstPaint, frame, retitle
 from components.job_form import JobForm
 from components.jobs_table import JobsTable
 from components.login import login_form
 from components.sheets import SheetsPanel
+
+#: NiceGUI answers 500 when a page builder has not answered within ``response_timeout`` (3 s by default). The
+#: builders below answer within :class:`FirstPaint`'s budget whatever the database does, so this bounds only a
+#: stalled event loop (seconds, e.g. while a 5,000-row job is created) and ``/?token=``, which must read the token
+#: before it can redirect. A late page beats a 500 page: that one is a dead end until the user reloads.
+RESPONSE_TIMEOUT_S = 30.0
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A redirect as a page's answer. The page's NiceGUI client is deleted at once: no browser ever connects to a
+    redirect, and NiceGUI would keep the client (its outbox loop included) for a minute until it prunes it."""
+    ui.context.client.delete()
+    return RedirectResponse(url, status_code=303)
 
 
 def register_pages(container: Bulkdash) -> None:
@@ -27,61 +40,66 @@ def register_pages(container: Bulkdash) -> None:
         await container.wait_ready()  # requests may arrive while the process still starts
         return current_user()
 
-    @ui.page("/login")
+    @ui.page("/login", response_timeout=RESPONSE_TIMEOUT_S)
     async def login_page(error: str = "") -> None:
         await container.wait_ready()
         with frame("Log in"):
             login_form(container, "That token is not valid." if error else "")
 
-    @ui.page("/")
+    @ui.page("/", response_timeout=RESPONSE_TIMEOUT_S)
     async def jobs_page(token: str | None = None) -> RedirectResponse | None:
         if token is not None:
             await container.wait_ready()
             user = await login(container, token)
             # a redirect either way, so the token never stays in the address bar or the history
-            return RedirectResponse("/" if user else "/login?error=token", status_code=303)
+            return redirect("/" if user else f"{LOGIN_PATH}?error=token")
         user = await session_user()
         if user is None:
-            return login_redirect()
+            return redirect(LOGIN_PATH)
         with frame("Jobs"):
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label("Jobs").classes("text-2xl font-semibold")
                 ui.button("New job", icon="add", on_click=lambda: ui.navigate.to("/bulk-jobs/new")).mark("new-job")
-            await JobsTable(container, user).start()
+            async with FirstPaint():
+                await JobsTable(container, user).start()
         return None
 
-    @ui.page("/bulk-jobs/new")
+    @ui.page("/bulk-jobs/new", response_timeout=RESPONSE_TIMEOUT_S)
     async def new_job_page() -> RedirectResponse | None:
         user = await session_user()
         if user is None:
-            return login_redirect()
+            return redirect(LOGIN_PATH)
         with frame("New job"):
             ui.label("New job").classes("text-2xl font-semibold")
-            await JobForm(container, user).start()
+            async with FirstPaint():
+                await JobForm(container, user).start()
         return None
 
-    @ui.page("/bulk-jobs/{job_id}")
+    @ui.page("/bulk-jobs/{job_id}", response_timeout=RESPONSE_TIMEOUT_S)
     async def job_page(job_id: str) -> RedirectResponse | None:
         user = await session_user()
         if user is None:
-            return login_redirect()
-        try:
-            job = await container.jobs.get(user, job_id)
-        except NotFound:
-            with frame("Not found"):
-                ui.label(f"Job {job_id} was not found.").classes("text-xl").mark("not-found")
-                ui.link("All jobs", "/")
-            return None
-        with frame(job["title"]):
-            await JobDashboard(container, user, job).start()
+            return redirect(LOGIN_PATH)
+        with frame("Job"):
+            async with FirstPaint():
+                try:
+                    job = await container.jobs.get(user, job_id)
+                except NotFound:
+                    retitle("Not found")
+                    ui.label(f"Job {job_id} was not found.").classes("text-xl").mark("not-found")
+                    ui.link("All jobs", "/")
+                    return None
+                retitle(job["title"])
+                await JobDashboard(container, user, job).start()
         return None
 
-    @ui.page("/sheets")
+    @ui.page("/sheets", response_timeout=RESPONSE_TIMEOUT_S)
     async def sheets_page() -> RedirectResponse | None:
         user = await session_user()
         if user is None:
-            return login_redirect()
+            return redirect(LOGIN_PATH)
         with frame("Sheets"):
             ui.label("Sheet connections").classes("text-2xl font-semibold")
-            await SheetsPanel(getattr(container, "sheets", None), user).start()
+            async with FirstPaint():
+                await SheetsPanel(getattr(container, "sheets", None), user).start()
         return None

@@ -14,6 +14,7 @@ from typing import Any
 
 from nicegui import app as nicegui_app
 from nicegui import ui
+from nicegui.client import Client
 
 from app.api.router import install
 from app.container import Bulkdash, build
@@ -25,6 +26,9 @@ log = logging.getLogger("bulkdash")
 SHUTDOWN_GRACE_S = 10.0
 #: seconds uvicorn waits for open connections (browser tabs) before the lifespan shutdown runs anyway
 CONNECTIONS_GRACE_S = 3
+#: bulkdash keeps nothing in ``app.storage.tab``, yet NiceGUI makes an in-memory tab storage (~0.7 KB) for every
+#: browser tab that connects and keeps it for 30 days by default: a server seeing many tabs grows for a month.
+TAB_STORAGE_AGE_S = 3600.0
 
 
 def shutdown_grace(settings: Settings) -> float:
@@ -34,10 +38,23 @@ def shutdown_grace(settings: Settings) -> float:
 
 def mount(container: Bulkdash) -> None:
     """Adds the API, the WebSocket, /metrics and the pages to NiceGUI's app (once per process)."""
-    install(nicegui_app, container)
+    metrics = install(nicegui_app, container)
+    metrics.ui_clients = ui_clients
+    bound_tab_storage()
     from components.pages import register_pages
 
     register_pages(container)
+
+
+def bound_tab_storage() -> None:
+    """NiceGUI drops a tab's storage ``max_tab_storage_age`` after its last change; bulkdash's never change."""
+    nicegui_app.storage.max_tab_storage_age = TAB_STORAGE_AGE_S
+
+
+def ui_clients() -> int:
+    """Pages the server holds (``bulkdash_ui_clients``): connected ones and those within their reconnect grace
+    or not yet connected. It falls back to 0 when every tab has gone; if not, something keeps pages alive."""
+    return len(Client.instances)
 
 
 def storage_secret(settings: Settings) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import RedirectResponse
 from nicegui import app
 
 from app.container import Bulkdash
@@ -33,8 +32,3 @@ async def login(container: Bulkdash, token: str) -> dict[str, Any] | None:
 def logout() -> None:
     """Forgets the session's user."""
     app.storage.user.pop(SESSION_KEY, None)
-
-
-def login_redirect() -> RedirectResponse:
-    """Where a page sends a browser without a session."""
-    return RedirectResponse(LOGIN_PATH, status_code=303)
