@@ -98,7 +98,10 @@ async def through_the_app(data: bytes, tmp: Path) -> dict[str, float]:
             assert r.status_code == 201, r.text
             t2 = time.perf_counter()
             assert r.json()["progress"]["total"] == data.count(b"\n") - 1
-            await container.writer.flush()  # the video.created events, committed in the background
+            runtime = container.engine.runtimes.get(r.json()["id"])
+            if runtime is not None:  # a big job's video.created events are emitted in chunks after the 201
+                await runtime.ready.wait()
+            await container.writer.flush()  # ... and committed by the writer in the background
             t3 = time.perf_counter()
     finally:
         await container.stop()
@@ -106,7 +109,7 @@ async def through_the_app(data: bytes, tmp: Path) -> dict[str, float]:
         "upload request": t1 - t0,
         "job request": t2 - t1,
         "upload start -> job 201": t2 - t0,
-        "then: events committed": t3 - t2,
+        "then: video.created events committed": t3 - t2,
         **timer.spent,
     }
 
@@ -141,7 +144,7 @@ async def main() -> None:
         app_times = await through_the_app(data, Path(tmp))
         bare = await bare_baseline(data, Path(tmp))
     for name, seconds in {**app_times, **bare}.items():
-        print(f"  {name:<36} {seconds:7.3f} s")
+        print(f"  {name:<40} {seconds:7.3f} s")
     total = app_times["upload start -> job 201"]
     verdict = "met" if total < 3 else "MISSED"
     print(f"goal < 3 s: {verdict} ({total:.2f} s, {total / bare['bare total']:.1f}x the bare baseline)")
