@@ -27,8 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     install_log_redaction()  # uvicorn logs request paths, and /ws?token=... carries a secret
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.log_level != "DEBUG":  # one INFO line per migration step or client request is noise here
+        for name in ("alembic", "httpx"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     return int(args.func(args, settings) or 0)
 
 
