@@ -301,7 +301,6 @@ async def test_sheets_500_forever_fails_the_job_with_a_clear_error(tmp_path: Pat
     assert "HTTP 500" in job["error"]["message"] and "sheet-1" in job["error"]["message"], job["error"]
 
 
-
 class _LogSeen(logging.Handler):
     """Sets ``seen`` when a record containing ``text`` is logged (on the event loop's thread)."""
 

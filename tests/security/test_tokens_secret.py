@@ -32,6 +32,8 @@ async def test_token_secret_is_returned_once_and_never_listed(api: Api) -> None:
 
 async def test_tokens_never_reach_the_logs_at_debug(api: Api, make_job: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "alembic"):  # another test may have run the CLI, which quiets them
+        caplog.set_level(logging.DEBUG, logger=name)
     caplog.set_level(logging.INFO, logger="websockets.client")  # the test's own client prints its request line
     created = await api.admin.post("/api/v1/tokens", json={"name": "dave"})
     dave = created.json()["token"]
