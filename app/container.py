@@ -70,6 +70,8 @@ class Bulkdash:
         self.writer.start()
         if self.webhooks is not None:
             await self.webhooks.start()
+        if isinstance(self.sheets, SheetService):  # before the engine resumes jobs: no result without a batcher
+            await self.sheets.restore_write_back()
         await self.engine.start(workers=workers)
         self.started = True
         self._ready_event().set()

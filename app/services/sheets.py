@@ -4,6 +4,10 @@ and writing results back to the sheet in batches.
 Credentials for a job, in order: the job's ``connection_id``, else the owner's most recent connection to that
 spreadsheet, else the server's ``BULKDASH_GOOGLE_CREDENTIALS``. Write-back never fails a job: a problem is
 recorded as a warning on the job (``jobs.warnings``, code ``write_back_failed``).
+
+A job's batcher lives in memory. After a restart, :meth:`SheetService.restore_write_back` (called before the
+engine resumes jobs) builds it again for every unfinished sheet job that asks for write-back, and queues the
+result of every video that already finished, so results a crash kept from reaching the sheet are written too.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from app.sources.a1 import parse_a1
 from app.sources.secrets import SecretBox, SecretError
 from app.sources.sheets import RetryPolicy, SheetsClient
 from app.sources.table import SourceError
-from app.sources.write_back import WRITE_BACK_KEYS, WriteBackBatcher, resolve_columns
+from app.sources.write_back import WRITE_BACK_KEYS, WriteBackBatcher, header_read_range, resolve_columns
 from app.store.sources import SourceStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,8 @@ log = logging.getLogger(__name__)
 Credentials = dict[str, Any] | str
 Rows = list[tuple[int, int | None, dict[str, str]]]
 Ingest = Callable[[dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+#: what a restore may wait for one request beyond the write retry budget (the last attempt's answer)
+_LAST_ATTEMPT_GRACE_S = 5.0
 
 #: the job whose rows are being read (set around the engine's ingest, so ``load_rows`` knows the job)
 _reading_job: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("reading_job", default=None)
@@ -212,8 +218,10 @@ class SheetService:
     def on_video_final(self, job_row: dict[str, Any], video: dict[str, Any]) -> None:
         """Engine video hook: queue the video's state, output URL and error for its sheet row (no I/O)."""
         batcher = self.batchers.get(job_row["id"])
-        if batcher is None:
-            return
+        if batcher is not None:
+            self._queue(batcher, video)
+
+    def _queue(self, batcher: WriteBackBatcher, video: dict[str, Any]) -> None:
         view = video_view(video)
         url = view["output_url"]
         error = (view["error"] or {}).get("message") if video["state"] in ("failed", "skipped") else None
@@ -258,17 +266,80 @@ class SheetService:
             return None
         lost = batcher.dropped_cells + batcher.pending
         message = batcher.last_error or f"write-back to spreadsheet {batcher.sheet_id!r} failed"
-        warning = {
-            "code": "write_back_failed",
-            "message": f"{message} ({lost} cell(s) not written; the job's results are unaffected)",
-            "at": iso(utcnow()),
-        }
-        log.warning("job %s: %s", job_id, warning["message"])
+        return await self._warn(job_id, f"{message} ({lost} cell(s) not written; the job's results are unaffected)")
+
+    async def _warn(self, job_id: str, message: str) -> list[dict[str, Any]] | None:
+        """Stores a ``write_back_failed`` warning on the job; returns the job's warnings (None if not stored)."""
+        warning = {"code": "write_back_failed", "message": message, "at": iso(utcnow())}
+        log.warning("job %s: %s", job_id, message)
         try:
             return await self.store.add_job_warning(job_id, warning)
         except Exception:
             log.exception("job %s: the write-back warning could not be stored", job_id)
             return None
+
+    # -- write-back after a restart -------------------------------------------------------------------------
+    async def restore_write_back(self) -> None:
+        """At start-up, BEFORE the engine resumes jobs (so no video finishes without a batcher): a batcher
+        again for every unfinished sheet job that asks for write-back and whose rows were already read (a job
+        without videos reads them again, and ``load_rows`` sets its batcher up then).
+
+        Per job: its credentials as for reading, ONE values.get of the range's header row (origin and
+        columns), then the result of every video already final is queued (writes are idempotent: same cell,
+        same value). The jobs are restored side by side, and Google's part is bounded by the write retry
+        policy, so start-up waits about one retry budget at most. A failure never fails the job nor the
+        start: it becomes a ``write_back_failed`` warning on the job, which goes on without write-back."""
+        jobs = [
+            job
+            for job in await self.store.write_back_jobs()
+            if (job["input_source"] or {}).get("type") == "sheet"
+            and _wants_write_back(job["write_back"])
+            and job["id"] not in self.batchers
+        ]
+        if jobs:
+            await asyncio.gather(*(self._restore(job) for job in jobs))
+
+    async def _restore(self, job: dict[str, Any]) -> None:
+        job_id = job["id"]
+        try:
+            batcher = await self._restored_batcher(job)
+        except Exception as exc:
+            detail = exc.message if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+            sheet_id = (job["input_source"] or {}).get("sheet_id")
+            await self._warn(
+                job_id,
+                f"write-back to spreadsheet {sheet_id!r} could not be resumed after a restart: {detail}. "
+                "The results of this job are no longer written to the sheet (the job's results are unaffected)",
+            )
+            return
+        queued = 0
+        try:
+            async for video in self.store.final_video_results(job_id):
+                self._queue(batcher, video)
+                queued += 1
+        except Exception:  # the store is the engine's to worry about; results still to come are written
+            log.exception("job %s: the finished results could not be queued for write-back again", job_id)
+        self.batchers[job_id] = batcher
+        batcher.start()
+        log.info("job %s: write-back resumed, %d finished result(s) queued again", job_id, queued)
+
+    async def _restored_batcher(self, job: dict[str, Any]) -> WriteBackBatcher:
+        source = job["input_source"]
+        bound = self.write_retry.budget_s + min(self.timeout_s, _LAST_ATTEMPT_GRACE_S)
+        try:
+            async with asyncio.timeout(bound):
+                credentials = await self._job_credentials({"id": job["owner_id"]}, source)
+                client = self._client(credentials, self.write_retry)
+                header = await client.read_range(
+                    source["sheet_id"], header_read_range(source["range"]), max_rows=self.max_rows
+                )
+        except TimeoutError as exc:
+            raise SourceError(
+                f"the Sheets API did not answer for spreadsheet {source['sheet_id']!r} within {bound:g} s", 504
+            ) from exc
+        return WriteBackBatcher.for_table(
+            client, source["sheet_id"], header, job["write_back"], interval_s=self.write_back_interval_s
+        )
 
     # -- credentials ----------------------------------------------------------------------------------------
     async def _job_credentials(self, user: dict[str, Any], source: dict[str, Any]) -> Credentials:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from app.sources.a1 import parse_a1
 from app.sources.sheets import CellUpdate
 from app.sources.table import SheetOrigin, SourceError, SourceTable, column_letter, column_number
 
@@ -47,12 +49,24 @@ def resolve_columns(mapping: Mapping[str, str | None], columns: Sequence[str], f
     return resolved
 
 
+def header_read_range(range_: str) -> str:
+    """What to read to rebuild a batcher for ``range_`` without its data: the range's header row when A1
+    notation can say so with the same origin (``Sheet1!A1:E1000`` → ``'Sheet1'!A1:E1``), else ``range_``
+    itself (an open-ended range starting after column A, such as ``B5:1000``). Raises SourceError (400)."""
+    rng = parse_a1(range_)
+    if rng.end_col is None and rng.start_col > 1:
+        return range_  # a whole-row header read would start at column A and shift the origin
+    return rng.header_range()[0]
+
+
 class WriteBackBatcher:
     """Collects per-row results of one job and writes them to the sheet in batches.
 
     ``add`` is synchronous and does no I/O, so the engine can call it from the event loop. ``run()`` sends
-    at most one batchUpdate per ``interval_s``; a failed write never raises: it is kept in ``last_error``
-    (retryable failures stay pending and are retried with backoff, others are dropped and counted).
+    at most one batchUpdate per ``interval_s``, of at most ``max_cells`` cells (a big backlog, such as a whole
+    job's results queued again after a restart, goes out over several intervals); a failed write never raises:
+    it is kept in ``last_error`` (retryable failures stay pending and are retried with backoff, others are
+    dropped and counted).
     """
 
     def __init__(
@@ -65,6 +79,7 @@ class WriteBackBatcher:
         *,
         interval_s: float = 5.0,
         max_backoff_s: float = 60.0,
+        max_cells: int = 10_000,
     ) -> None:
         self.client = client
         self.sheet_id = sheet_id
@@ -72,6 +87,7 @@ class WriteBackBatcher:
         self.targets = resolve_columns(mapping, columns, origin.first_column)
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
+        self.max_cells = max(1, max_cells)
         self.last_error: str | None = None
         self.failures = 0  # failed requests
         self.dropped_cells = 0  # cells given up after a permanent failure
@@ -161,12 +177,16 @@ class WriteBackBatcher:
                 await asyncio.wait_for(self._stop.wait(), pause)
 
     async def flush(self) -> bool:
-        """Send everything pending in one request now; True on success (or nothing to send). Never raises."""
+        """Send what is pending (the oldest ``max_cells`` cells) in one request now; True on success (or nothing
+        to send). Never raises."""
         async with self._lock:
             if not self._pending:
                 self._idle.set()
                 return True
-            batch, self._pending = self._pending, {}
+            if len(self._pending) <= self.max_cells:
+                batch, self._pending = self._pending, {}
+            else:
+                batch = {key: self._pending.pop(key) for key in list(itertools.islice(self._pending, self.max_cells))}
             updates = [CellUpdate(self.origin.sheet_title, r, c, v) for (r, c), v in batch.items()]
             try:
                 await self.client.batch_write(self.sheet_id, updates)
@@ -190,13 +210,15 @@ class WriteBackBatcher:
         await self._idle.wait()
 
     async def close(self) -> None:
-        """Stop ``run()`` and flush what is left (one last attempt)."""
+        """Stop ``run()`` and flush what is left (one last attempt; a backlog bigger than ``max_cells`` goes out
+        in as many requests as it takes, until one fails)."""
         self._stop.set()
         self._wakeup.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.flush()
+        while await self.flush() and self._pending:
+            pass
 
     def _record_failure(self, exc: Exception, batch: dict[tuple[int, int], str]) -> None:
         self.failures += 1

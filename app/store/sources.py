@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from app.domain.states import JOB_FINAL, VIDEO_FINAL
 from app.store import tables as t
 from app.store.database import Database
 
 _WARNINGS_KEPT = 50
+#: what write-back needs of a finished video (enough for ``video_view``'s state, error and output URL)
+_RESULT_COLUMNS = ("id", "job_id", "row_index", "title", "state", "error", "output_path")
 
 
 class SourceStore:
@@ -66,6 +70,42 @@ class SourceStore:
         if owner_id is not None:
             stmt = stmt.where(c.owner_id == owner_id)
         return await self._first(stmt)
+
+    # -- write-back after a restart -------------------------------------------------------------------------
+    async def write_back_jobs(self) -> list[dict[str, Any]]:
+        """Unfinished jobs that ask for write-back and whose rows were already read (they have videos), oldest
+        first: ``id, owner_id, state, input_source, write_back``. The caller checks the source type."""
+        j, v = t.jobs.c, t.videos.c
+        has_videos = select(v.id).where(v.job_id == j.id).exists()
+        stmt = (
+            select(j.id, j.owner_id, j.state, j.input_source, j.write_back)
+            .where(j.state.not_in([s.value for s in JOB_FINAL]), j.write_back.is_not(None), has_videos)
+            .order_by(j.created_at, j.id)
+        )
+        async with self.db.read() as conn:
+            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def final_video_results(self, job_id: str, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
+        """The videos of a job in a final state, in row order and in batches; only the columns a result needs
+        (``id, job_id, row_index, title, state, error, output_path``)."""
+        v = t.videos.c
+        columns = [v[name] for name in _RESULT_COLUMNS]
+        finals = [s.value for s in VIDEO_FINAL]
+        last = 0
+        while True:
+            stmt = (
+                select(*columns)
+                .where(v.job_id == job_id, v.row_index > last, v.state.in_(finals))
+                .order_by(v.row_index)
+                .limit(batch)
+            )
+            async with self.db.read() as conn:
+                rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+            if not rows:
+                return
+            for row in rows:
+                yield row
+            last = rows[-1]["row_index"]
 
     # -- job warnings ---------------------------------------------------------------------------------------
     async def add_job_warning(self, job_id: str, warning: dict[str, Any]) -> list[dict[str, Any]]:
