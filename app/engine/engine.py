@@ -81,6 +81,8 @@ class Engine:
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._announcing: set[asyncio.Task[None]] = set()
+        #: sources being read (a sheet job's rows); canceled at stop, read again at the next start
+        self._reading: set[asyncio.Task[None]] = set()
         self._stopping = False
         self.processed = 0
 
@@ -95,6 +97,10 @@ class Engine:
             log.info("recovered %d videos left processing by a previous run", requeued)
         for row in await self.jobs.active_jobs():
             rt = await self._load(row)
+            unread = rt.tracker.total == 0 and row["input_source"].get("type") == "sheet"
+            if unread and rt.state == P.PENDING and self.ingest is not None:
+                self._read_source_later(rt)  # stopped before its rows were read: read them now
+                continue
             await self._recover(rt)
         self._stopping = False
         n = self.settings.workers if workers is None else workers
@@ -116,8 +122,10 @@ class Engine:
                     rt_video["_stop"] = "shutdown"
                 task.cancel()
                 log.info("video %s interrupted by shutdown; it will run again", vid)
+        for task in self._reading:
+            task.cancel()
         workers = [t for t in self._tasks if not t.get_name().endswith("ticker")]
-        await asyncio.gather(*workers, *self._announcing, return_exceptions=True)
+        await asyncio.gather(*workers, *self._announcing, *self._reading, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -145,9 +153,7 @@ class Engine:
         )
         self._add(rt)
         if videos is None:
-            rt.exhausted = True
-            rt.halted = True
-            asyncio.create_task(self._ingest(rt), name=f"ingest-{rt.id}")
+            self._read_source_later(rt)
         else:
             self._announce(rt, videos)
         self._wake()
@@ -258,6 +264,14 @@ class Engine:
         if rt.generator is None and rt.state not in JOB_FINAL:
             self._fail(rt, "unknown_template", f"template {rt.row['template'].get('template_id')!r} is not known")
         self._check_job(rt)
+
+    def _read_source_later(self, rt: JobRuntime) -> None:
+        """Holds the job while a task reads its source (a sheet) and creates its videos."""
+        rt.exhausted = True
+        rt.halted = True
+        task = asyncio.create_task(self._ingest(rt), name=f"ingest-{rt.id}")
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
 
     async def _ingest(self, rt: JobRuntime) -> None:
         assert self.ingest is not None

@@ -250,3 +250,25 @@ async def test_a_failed_restore_is_a_job_warning_and_the_job_completes(
     assert f"spreadsheet {SHEET!r}" in warning["message"]
     assert batch_updates(emulator) == writes_before  # nothing more was written
     assert column(emulator, "E")[4:] == [""] * 4
+
+
+async def test_a_sheet_job_stopped_before_its_rows_were_read_reads_them_at_the_next_start(
+    boot: Boot, emulator: SheetsEmulator, account: dict[str, Any]
+) -> None:
+    first, _ = await boot(open_gate=True)
+    reading, never = asyncio.Event(), asyncio.Event()
+
+    async def slow_google(job: dict[str, Any]) -> list[dict[str, Any]]:
+        reading.set()
+        await never.wait()  # the process stops while the sheet is still being read
+        raise AssertionError("unreachable")
+
+    first.engine.ingest = slow_google
+    alice, job_id = await start_job(first, account, emulator)
+    await asyncio.wait_for(reading.wait(), 20)
+    await first.stop()
+    assert (await first.jobs_store.count_by_state(job_id)) == {}  # no videos yet
+
+    second, _ = await boot(open_gate=True)
+    await settle(second)
+    await assert_every_row_written(second, alice, job_id, emulator)
