@@ -116,6 +116,7 @@ def build(settings: Settings) -> Bulkdash:
     engine.ingest = sheets.around_ingest(engine.ingest)
     engine.video_hooks.append(sheets.on_video_final)
     engine.finishing_hooks.append(sheets.finish_job)
+    engine.reopen_hooks.append(sheets.on_job_reopened)
     bus.subscribe_callback(sheets.on_event)
     users = UserStore(db)
     webhooks = WebhookDispatcher(bus, db, jobs_store, settings, live_row=engine.live_row)

@@ -75,6 +75,8 @@ class Engine:
         self.finishing_hooks: list[JobHook] = []
         #: called (without waiting) when a video reaches a final state
         self.video_hooks: list[VideoHook] = []
+        #: called (without waiting) when a retry opens a finished job again, before any of its videos runs
+        self.reopen_hooks: list[Callable[[dict[str, Any]], None]] = []
         self.runtimes: dict[str, JobRuntime] = {}
         self._order: list[JobRuntime] = []
         self._wakeup = asyncio.Event()
@@ -207,6 +209,11 @@ class Engine:
             rt = await self._load(job)
             self.writer.update_job(job_id, {"state": P.RUNNING.value, "finished_at": None, "error": None})
             self._emit(rt, EventType.JOB_STATE_CHANGED, {"from": state.value, "to": P.RUNNING.value})
+            for hook in self.reopen_hooks:
+                try:
+                    hook(rt.row)
+                except Exception:
+                    log.exception("reopen hook failed")
         else:
             for video in moved:
                 rt.tracker.add_many("pending", 1, old=video.pop("_old_state"))

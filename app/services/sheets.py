@@ -77,6 +77,8 @@ class SheetService:
         #: live write-back batchers by job id
         self.batchers: dict[str, WriteBackBatcher] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: results of a reopened job's videos that finished before its batcher was back, by job id
+        self._early_results: dict[str, list[dict[str, Any]]] = {}
 
     # -- connections ----------------------------------------------------------------------------------------
     async def connect(
@@ -220,6 +222,8 @@ class SheetService:
         batcher = self.batchers.get(job_row["id"])
         if batcher is not None:
             self._queue(batcher, video)
+        elif (early := self._early_results.get(job_row["id"])) is not None:
+            early.append(dict(video))
 
     def _queue(self, batcher: WriteBackBatcher, video: dict[str, Any]) -> None:
         view = video_view(video)
@@ -244,6 +248,23 @@ class SheetService:
             batcher = self.batchers.pop(event.job_id, None)
             if batcher is not None:
                 self._spawn(self._close(event.job_id, batcher))
+
+    def on_job_reopened(self, job_row: dict[str, Any]) -> None:
+        """Engine reopen hook: a retry opened a finished sheet job again; its batcher comes back, and results of
+        videos that finish before it is ready are kept until then (no I/O here)."""
+        if (
+            (job_row.get("input_source") or {}).get("type") == "sheet"
+            and _wants_write_back(job_row.get("write_back"))
+            and job_row["id"] not in self.batchers
+        ):
+            self._early_results[job_row["id"]] = []
+            self._spawn(self._resume_after_retry(dict(job_row)))
+
+    async def _resume_after_retry(self, job: dict[str, Any]) -> None:
+        try:
+            await self._restore(job, when="after the retry")
+        finally:
+            self._early_results.pop(job["id"], None)
 
     async def drain(self) -> None:
         """Waits for the batchers of failed or canceled jobs to finish closing."""
@@ -299,7 +320,7 @@ class SheetService:
         if jobs:
             await asyncio.gather(*(self._restore(job) for job in jobs))
 
-    async def _restore(self, job: dict[str, Any]) -> None:
+    async def _restore(self, job: dict[str, Any], when: str = "after a restart") -> None:
         job_id = job["id"]
         try:
             batcher = await self._restored_batcher(job)
@@ -308,18 +329,22 @@ class SheetService:
             sheet_id = (job["input_source"] or {}).get("sheet_id")
             await self._warn(
                 job_id,
-                f"write-back to spreadsheet {sheet_id!r} could not be resumed after a restart: {detail}. "
+                f"write-back to spreadsheet {sheet_id!r} could not be resumed {when}: {detail}. "
                 "The results of this job are no longer written to the sheet (the job's results are unaffected)",
             )
             return
+        # in place before the finished results are read: a video finishing meanwhile (a retried job runs
+        # already) is queued by on_video_final or found by the read, never missed
+        self.batchers[job_id] = batcher
         queued = 0
+        for video in self._early_results.pop(job_id, []):
+            self._queue(batcher, video)
         try:
             async for video in self.store.final_video_results(job_id):
                 self._queue(batcher, video)
                 queued += 1
         except Exception:  # the store is the engine's to worry about; results still to come are written
             log.exception("job %s: the finished results could not be queued for write-back again", job_id)
-        self.batchers[job_id] = batcher
         batcher.start()
         log.info("job %s: write-back resumed, %d finished result(s) queued again", job_id, queued)
 

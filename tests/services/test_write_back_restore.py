@@ -272,3 +272,28 @@ async def test_a_sheet_job_stopped_before_its_rows_were_read_reads_them_at_the_n
     second, _ = await boot(open_gate=True)
     await settle(second)
     await assert_every_row_written(second, alice, job_id, emulator)
+
+
+
+async def test_retrying_a_finished_sheet_job_writes_the_retried_rows_back(
+    boot: Boot, emulator: SheetsEmulator, account: dict[str, Any]
+) -> None:
+    app, generator = await boot(open_gate=True)
+    failing = {1}
+    generate = generator.generate
+
+    async def flip(request: RenderRequest, report: ProgressCallback) -> GenerationResult:
+        if request.row_index in failing:
+            raise GenerationError("flip", f"row {request.row_index} fails this time", "render", permanent=True)
+        return await generate(request, report)
+
+    generator.generate = flip  # type: ignore[method-assign]
+    alice, job_id = await start_job(app, account, emulator)
+    await settle(app)
+    assert column(emulator, "E")[0] == "failed" and "fails this time" in column(emulator, "G")[0]
+    assert app.sheets is not None and job_id not in app.sheets.batchers  # closed with the job
+
+    failing.clear()
+    await app.jobs.retry(alice, job_id)  # row 1 (and row 2, failing for good) run again
+    await settle(app)
+    await assert_every_row_written(app, alice, job_id, emulator)
