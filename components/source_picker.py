@@ -14,8 +14,8 @@ from typing import Any
 from nicegui import events, ui
 
 from app.paths import sample_sheet
-from app.services.errors import ServiceError
-from app.services.uploads import UploadService, safe_filename
+from app.services.errors import ServiceError, TooLarge
+from app.services.uploads import UploadService
 
 PREVIEW_ROWS = 5
 NO_UPLOAD = "upload a CSV or XLSX file first"
@@ -25,12 +25,6 @@ def read_sample() -> list[dict[str, str]]:
     """The bundled sample sheet's rows."""
     with sample_sheet().open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
-
-
-def too_large(filename: str | None, size: int, limit: int) -> str:
-    """The message ``POST /uploads`` answers for a file over the limit (its 413), for a file the form refuses
-    before reading it."""
-    return f"{safe_filename(filename)}: {size:,} bytes is over the {limit:,}-byte upload limit"
 
 
 class _Toggle(ui.toggle):
@@ -121,10 +115,11 @@ class SourcePicker:
 
     async def _on_upload(self, e: events.UploadEventArguments) -> None:
         try:
-            if self.uploads is not None and e.file.size() > self.uploads.max_bytes:  # refused before reading it
-                self.fail(too_large(e.file.name, e.file.size(), self.uploads.max_bytes))
-            else:
-                await self.load_file(await e.file.read(), e.file.name)
+            if self.uploads is not None:
+                self.uploads.check_size(e.file.name, e.file.size())  # refused before reading it
+            await self.load_file(await e.file.read(), e.file.name)
+        except TooLarge as exc:
+            self.fail(exc.message)
         finally:
             self.uploader.reset()  # ready for another file (the summary line names the one in use)
 

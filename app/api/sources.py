@@ -11,7 +11,7 @@ from app.api.deps import ContainerDep, CurrentUser
 from app.api.errors import INVALID, TOO_LARGE, UNAUTHORIZED, ErrorDetail, error_responses
 from app.api.paging import PageParams
 from app.domain.schemas import Page
-from app.services.errors import Invalid, ServiceError, TooLarge
+from app.services.errors import Invalid, ServiceError
 
 _SOURCE_FAILED: dict[int, dict[str, Any]] = {
     code: {"model": ErrorDetail, "description": text}
@@ -103,7 +103,7 @@ def sources_router() -> APIRouter:
         uploads = container.uploads
         if uploads is None:
             raise ServiceError("uploads are not configured on this server")
-        data = await _read_limited(file, uploads.max_bytes)
+        data = await _read_limited(file, uploads)
         return await uploads.create(user, file.filename, data, sheet_name or None)
 
     return router
@@ -115,16 +115,15 @@ def _sheets(container: Any) -> Any:
     return container.sheets
 
 
-async def _read_limited(file: UploadFile, limit: int) -> bytes:
-    """The file's bytes; 413 as soon as it is known to be larger than ``limit``."""
-    name = file.filename or "the file"
-    if file.size is not None and file.size > limit:
-        raise TooLarge(f"{name}: {file.size:,} bytes is over the {limit:,}-byte upload limit")
+async def _read_limited(file: UploadFile, uploads: Any) -> bytes:
+    """The file's bytes; 413 as soon as it is known to be larger than the upload limit."""
+    if file.size is not None:
+        uploads.check_size(file.filename, file.size)
     chunks: list[bytes] = []
     size = 0
     while chunk := await file.read(_CHUNK):
         size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"{name}: over the {limit:,}-byte upload limit")
+        if size > uploads.max_bytes:
+            uploads.check_size(file.filename, None)
         chunks.append(chunk)
     return b"".join(chunks)

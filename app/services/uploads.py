@@ -64,8 +64,7 @@ class UploadService:
         """Parses ``data`` (CSV or XLSX, first row the header), keeps the file, answers ``{id, filename, rows,
         columns, created_at}``. Raises TooLarge (413) or Invalid (422) with the reason."""
         name = safe_filename(filename)
-        if len(data) > self.max_bytes:
-            raise TooLarge(f"{name}: {len(data):,} bytes is over the {self.max_bytes:,}-byte upload limit")
+        self.check_size(name, len(data))
         try:
             table = await asyncio.to_thread(
                 parse_upload, data, name, sheet_name=sheet_name, max_rows=self.max_rows, max_bytes=self.max_bytes
@@ -90,6 +89,15 @@ class UploadService:
         await self.store.add_upload(row)
         self._remember(upload_id, table_rows(table))
         return upload_view(row)
+
+    def check_size(self, filename: str | None, size: int | None) -> None:
+        """Raises TooLarge (413) when a file of ``size`` bytes is over the limit (``None``: over it, size
+        unknown), so a caller can refuse a file before reading it whole."""
+        name = safe_filename(filename)
+        if size is None:
+            raise TooLarge(f"{name}: over the {self.max_bytes:,}-byte upload limit")
+        if size > self.max_bytes:
+            raise TooLarge(f"{name}: {size:,} bytes is over the {self.max_bytes:,}-byte upload limit")
 
     async def get(self, user: dict[str, Any], upload_id: str) -> dict[str, Any] | None:
         """The user's upload (an admin's: any), or ``None``."""
