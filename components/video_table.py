@@ -9,8 +9,9 @@ ones (a new row as a list of values, a changed row as its changed fields), never
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from nicegui import ui
@@ -54,6 +55,8 @@ _ASKED = ("page", "rowsPerPage", "sortBy", "descending")
 #: costs tens of ms; fifty open dashboards refreshing every second would otherwise keep the loop busy)
 SHARE_S = 0.8
 _recent: dict[tuple, tuple[float, list[dict[str, Any]], int]] = {}
+#: reads still running, by the same key: a dashboard that asks meanwhile awaits that read instead of its own
+_reading: dict[tuple, asyncio.Task[tuple[list[dict[str, Any]], int]]] = {}
 
 
 def table_row(video: dict[str, Any]) -> dict[str, Any]:
@@ -168,34 +171,70 @@ class VideoTable:
 
     async def refresh(self) -> bool:
         """Fetches the visible page only, and sends what changed (unchanged pages send nothing). ``False`` when
-        the page came from another dashboard's recent read (the caller should refresh again later)."""
+        the page came from another dashboard's read (the caller should refresh again later)."""
         p = self.pagination
         size = int(p.get("rowsPerPage") or 25)
         page = max(1, int(p.get("page") or 1))
-        key = (self.user["id"], self.job_id, self.state, self.q, self.sort, size, page)
-        now = time.monotonic()
-        hit = _recent.get(key)
-        fresh = hit is None or now - hit[0] >= SHARE_S
-        if not fresh:
-            rows, total = hit[1], hit[2]
-        else:
-            try:
-                videos, total = await self.container.jobs.videos(
-                    self.user,
-                    self.job_id,
-                    state=self.state,
-                    q=self.q or None,
-                    sort=self.sort,
-                    limit=size,
-                    offset=(page - 1) * size,
-                )
-            except ServiceError as exc:
-                ui.notify(exc.message, type="negative")
-                return True
-            rows = [table_row(v) for v in videos]
-            if len(_recent) > 1000:
-                _recent.clear()
-            _recent[key] = (now, rows, total)
+        try:
+            rows, total, fresh = await shared_page(
+                self.container, self.user, self.job_id, state=self.state, q=self.q, sort=self.sort, size=size, page=page
+            )
+        except ServiceError as exc:
+            ui.notify(exc.message, type="negative")
+            return True
         self.pagination = {**self.pagination, "rowsNumber": total}
         self.table.show_page(rows, self.pagination)
         return fresh
+
+
+async def shared_page(
+    container: Bulkdash,
+    user: dict[str, Any],
+    job_id: str,
+    *,
+    state: str | None,
+    q: str,
+    sort: str,
+    size: int,
+    page: int,
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """One page of table rows and the total, shared by the dashboards of one user showing that page: a read
+    finished less than :data:`SHARE_S` ago, else the read already running for it, else a new read. The flag is
+    ``True`` only for a new read (a shared one may predate the caller's reason to look again)."""
+    key = (user["id"], job_id, state, q, sort, size, page)
+    hit = _recent.get(key)
+    if hit is not None and time.monotonic() - hit[0] < SHARE_S:
+        return hit[1], hit[2], False
+    running = _reading.get(key)
+    fresh = running is None
+    if running is None:
+        query = container.jobs.videos(
+            user, job_id, state=state, q=q or None, sort=sort, limit=size, offset=(page - 1) * size
+        )
+        running = _reading[key] = asyncio.create_task(_read_rows(key, query))
+        running.add_done_callback(_retrieve)
+    # shielded: a dashboard that goes away while waiting does not cancel the others' read
+    rows, total = await asyncio.shield(running)
+    return rows, total, fresh
+
+
+async def _read_rows(
+    key: tuple, query: Awaitable[tuple[list[dict[str, Any]], int]]
+) -> tuple[list[dict[str, Any]], int]:
+    started = time.monotonic()
+    try:
+        videos, total = await query
+        rows = [table_row(v) for v in videos]
+        if len(_recent) > 1000:
+            _recent.clear()
+        _recent[key] = (started, rows, total)
+        return rows, total
+    finally:
+        if _reading.get(key) is asyncio.current_task():
+            del _reading[key]
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Marks a failed read's error as seen when no dashboard waits for it any more (each waiter still gets it)."""
+    if not task.cancelled():
+        task.exception()

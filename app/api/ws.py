@@ -5,6 +5,10 @@ closes with 4401 (bad token) or 4404 (unknown or foreign job), so browsers can r
 every frame after ``connection.ready`` carries the job's next ``seq``, each exactly once, in order: the bus
 subscription is made before the log is read, and live events at or below the last sent ``seq`` are dropped.
 A client that falls behind its bounded queue is closed with 4408 and told the ``last_seq`` to resume from.
+
+Replay reads the log in pages aligned on multiples of ``WsOptions.replay_page``, shared by every client replaying
+the same job (:class:`~app.store.events.SharedPages`): a hundred clients resuming at once cost one read and one
+``json.dumps`` per logged event, not a hundred.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +30,7 @@ from app.bus import Subscription
 from app.container import Bulkdash
 from app.domain.events import Event
 from app.ids import new_id
+from app.store.events import ReadsEvents, SharedPages
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +49,55 @@ class TooSlow(Exception):
 
 
 class WsHub:
-    """The open ``/ws`` connections of one process, and one JSON text per event shared by all of them
-    (200 clients of one job cost one ``json.dumps`` per event, not 200)."""
+    """The open ``/ws`` connections of one process, one JSON text per live event shared by all of them
+    (200 clients of one job cost one ``json.dumps`` per event, not 200), and the replay pages they share.
 
-    def __init__(self, cache_size: int = 4096) -> None:
+    ``replay_ttl_s``, ``replay_max_pages``, ``replay_reads`` and ``clock`` tune its :class:`SharedPages`."""
+
+    def __init__(
+        self,
+        cache_size: int = 4096,
+        *,
+        replay_ttl_s: float = 5.0,
+        replay_max_pages: int = 32,
+        replay_reads: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.connections: set[WebSocket] = set()
         self._texts: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._cache_size = cache_size
+        self.replay_ttl_s, self.replay_max_pages, self.replay_reads = replay_ttl_s, replay_max_pages, replay_reads
+        self.clock = clock
+        self.pages: SharedPages[str] | None = None
+
+    @staticmethod
+    def encode(event: Event) -> str:
+        """The event's wire frame as JSON text."""
+        return json.dumps(event.to_wire(), separators=(",", ":"), default=str)
 
     def text(self, event: Event) -> str:
         """The event's wire frame as JSON text, cached by ``(job_id, seq)``."""
         key = (event.job_id, event.seq)
         text = self._texts.get(key)
         if text is None:
-            text = json.dumps(event.to_wire(), separators=(",", ":"), default=str)
+            text = self.encode(event)
             self._texts[key] = text
             if len(self._texts) > self._cache_size:
                 self._texts.popitem(last=False)
         return text
+
+    def pages_of(self, log: ReadsEvents) -> SharedPages[str]:
+        """The shared replay pages of ``log``, as JSON text frames."""
+        if self.pages is None or self.pages.log is not log:
+            self.pages = SharedPages(
+                log,
+                self.encode,
+                ttl_s=self.replay_ttl_s,
+                max_pages=self.replay_max_pages,
+                max_reads=self.replay_reads,
+                clock=self.clock,
+            )
+        return self.pages
 
     async def close_all(self, code: int = CLOSE_RESTART, reason: str = "server restarting: reconnect") -> None:
         """Closes every open connection (at shutdown; tests use it to force a reconnect)."""
@@ -78,6 +116,8 @@ class WsOptions:
     ping_interval_s: float = 20.0
     #: a frame the client does not take within this time makes it "too slow"
     send_timeout_s: float = 10.0
+    #: events per replay page (pages start at multiples of it, so clients resuming anywhere share them)
+    replay_page: int = _REPLAY_PAGE
     hub: WsHub = field(default_factory=WsHub)
 
 
@@ -86,10 +126,11 @@ def ws_router(container: Bulkdash, options: WsOptions | None = None) -> APIRoute
     opts = options or WsOptions(queue_size=int(getattr(container.settings, "ws_queue_size", 10_000)))
     router = APIRouter(tags=["live events"])
     router.hub = opts.hub  # type: ignore[attr-defined]
+    pages = opts.hub.pages_of(container.events)
 
     @router.websocket("/ws")
     async def live_events(websocket: WebSocket) -> None:
-        await _Connection(container, websocket, opts).run()
+        await _Connection(container, websocket, opts, pages).run()
 
     return router
 
@@ -97,11 +138,12 @@ def ws_router(container: Bulkdash, options: WsOptions | None = None) -> APIRoute
 class _Connection:
     """One client: authenticates, subscribes, replays, then streams until either side leaves."""
 
-    def __init__(self, container: Bulkdash, ws: WebSocket, opts: WsOptions) -> None:
+    def __init__(self, container: Bulkdash, ws: WebSocket, opts: WsOptions, pages: SharedPages[str]) -> None:
         self.container = container
         self.ws = ws
         self.opts = opts
         self.hub = opts.hub
+        self.pages = pages
         self.lock = asyncio.Lock()
         self.sub: Subscription | None = None
         self.job_id: str | None = ws.query_params.get("job_id") or None
@@ -193,17 +235,20 @@ class _Connection:
             self.last = event.seq
 
     async def _replay(self, upto: int | None) -> None:
-        """Sends the logged events after ``self.last`` (up to ``upto``), a page at a time."""
+        """Sends the logged events after ``self.last`` (up to ``upto``), a shared page at a time."""
         assert self.job_id is not None
         while upto is None or self.last < upto:
-            page = await self.container.events.after(self.job_id, self.last, limit=_REPLAY_PAGE)
-            for event in page:
-                if upto is not None and event.seq > upto:
+            # pages end on multiples of the page size: clients resuming from any last_seq share all but the first
+            limit = self.opts.replay_page - self.last % self.opts.replay_page
+            page = await self.pages.page(self.job_id, self.last, limit)
+            for seq, text in page:
+                if upto is not None and seq > upto:
                     return
-                await self._send(self.hub.text(event))
-                self.last = event.seq
-            if len(page) < _REPLAY_PAGE:
+                await self._send(text)
+                self.last = seq
+            if len(page) < limit:
                 return
+            await asyncio.sleep(0)  # a cached page is sent without waiting on the store: let others run between
 
     async def _send(self, text: str) -> None:
         async with self.lock:

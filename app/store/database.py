@@ -19,8 +19,12 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA cache_size=-32000",
 )
+#: page cache per connection, in KiB, held for as long as the connection lives: the one writer keeps a large
+#: one (its batched commits touch many index pages); each of the up to eight readers a smaller one, since the
+#: OS page cache serves re-reads of the WAL-mode file anyway and eight 32 MiB caches stay resident after load
+WRITER_CACHE_KIB = 32_000
+READER_CACHE_KIB = 8_000
 
 
 def _dumps(value: Any) -> str:
@@ -47,8 +51,8 @@ class Database:
             _ensure_sqlite_dir(url)
             self.writer = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, **_JSON)
             self.reader = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4, **_JSON)
-            _configure_sqlite(self.writer, begin="BEGIN IMMEDIATE")
-            _configure_sqlite(self.reader, begin="BEGIN")
+            _configure_sqlite(self.writer, begin="BEGIN IMMEDIATE", cache_kib=WRITER_CACHE_KIB)
+            _configure_sqlite(self.reader, begin="BEGIN", cache_kib=READER_CACHE_KIB)
         else:
             self.writer = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4, pool_pre_ping=True, **_JSON)
             self.reader = self.writer
@@ -77,13 +81,13 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, begin: str, cache_kib: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver, so that our BEGIN is the one that runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA cache_size=-{cache_kib}"):
             cursor.execute(pragma)
         cursor.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from nicegui.testing import User
 
 from app.container import Bulkdash
 from components.controls import legal_actions
-from components.video_table import FIELDS, page_changes
+from components.video_table import FIELDS, page_changes, shared_page
 from tests.conftest import wait_for
 
 
@@ -193,6 +194,38 @@ def test_page_changes_send_new_rows_whole_and_old_rows_as_changed_fields() -> No
     ]
     assert page_changes(shown, [row(1), row(4)]) == [[1, ["vid_4", "pending", 0, "", 4, "v4", 0, None, ""]]]
     assert page_changes([], [row(1)]) == [[0, [row(1)[f] for f in FIELDS]]]
+
+
+async def test_dashboards_showing_the_same_page_share_one_running_read(
+    admin: dict, make_job: Any, container: Bulkdash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fifty dashboards refreshing together: the first starts the read, the others await it (no second query
+    # while the first runs, which the short share cache alone would not prevent).
+    job = await make_job(admin, rows=30)
+    calls: list[dict[str, Any]] = []
+    entered, gate = asyncio.Event(), asyncio.Event()
+    original = container.jobs.videos
+
+    async def videos(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        entered.set()
+        await gate.wait()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(container.jobs, "videos", videos)
+    page = {"state": None, "q": "", "sort": "row_index", "size": 10, "page": 2}
+    first = asyncio.create_task(shared_page(container, admin, job["id"], **page))
+    await entered.wait()
+    others = [asyncio.create_task(shared_page(container, admin, job["id"], **page)) for _ in range(9)]
+    other_page = asyncio.create_task(shared_page(container, admin, job["id"], **{**page, "page": 3}))
+    asyncio.get_running_loop().call_soon(gate.set)  # after the others asked
+    results = await asyncio.gather(first, *others)
+    third = await other_page
+    assert [c["offset"] for c in calls] == [10, 20]  # one read for page 2, one for page 3
+    rows, total, fresh = results[0]
+    assert [r["row_index"] for r in rows] == list(range(11, 21)) and total == 30 and fresh
+    assert all(r[0] is rows and r[1] == 30 and not r[2] for r in results[1:])  # shared, and told so
+    assert [r["row_index"] for r in third[0]] == list(range(21, 31))
 
 
 async def test_video_details_show_variables_and_attempt_errors(admin_user: User, admin: dict, make_job: Any) -> None:

@@ -274,7 +274,6 @@ async def test_a_sheet_job_stopped_before_its_rows_were_read_reads_them_at_the_n
     await assert_every_row_written(second, alice, job_id, emulator)
 
 
-
 async def test_retrying_a_finished_sheet_job_writes_the_retried_rows_back(
     boot: Boot, emulator: SheetsEmulator, account: dict[str, Any]
 ) -> None:
