@@ -82,7 +82,7 @@ class Video(SQLModel, table=True):
     __tablename__ = "videos"
     __table_args__ = (
         Index("ix_videos_job_row", "job_id", "row_index"),
-        Index("ix_videos_job_state", "job_id", "state"),
+        Index("ix_videos_job_state_row", "job_id", "state", "row_index"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
