@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
 from app.api.deps import ContainerDep, CurrentUser
@@ -16,6 +14,7 @@ from app.api.paging import PageParams
 from app.container import Bulkdash
 from app.domain.schemas import Page, VideoPublic
 from app.domain.states import VideoState
+from app.services.files import FileKind, stored_file
 from app.services.results import stream_results
 
 VideoId = Annotated[
@@ -64,7 +63,7 @@ def videos_router() -> APIRouter:
     )
     async def video_file(job_id: JobId, video_id: VideoId, container: ContainerDep, user: CurrentUser) -> FileResponse:
         """404 until the video is completed."""
-        return await _stored_file(container, user, job_id, video_id, "output_path")
+        return await _stored_file(container, user, job_id, video_id, "video")
 
     @router.get(
         "/videos/{video_id}/thumbnail",
@@ -75,7 +74,7 @@ def videos_router() -> APIRouter:
     async def video_thumbnail(
         job_id: JobId, video_id: VideoId, container: ContainerDep, user: CurrentUser
     ) -> FileResponse:
-        return await _stored_file(container, user, job_id, video_id, "thumbnail_path")
+        return await _stored_file(container, user, job_id, video_id, "thumbnail")
 
     @router.get(
         "/results.csv",
@@ -95,20 +94,8 @@ def videos_router() -> APIRouter:
     return router
 
 
-async def _stored_file(container: Bulkdash, user: dict[str, Any], job_id: str, video_id: str, key: str) -> FileResponse:
-    row = await container.jobs.video_row(user, job_id, video_id)
-    path = inside_outputs(container.settings.outputs, row.get(key))
-    if path is None:
-        raise HTTPException(404, "no file for this video")
-    media_type = "image/jpeg" if key == "thumbnail_path" else mimetypes.guess_type(path.name)[0]
-    return FileResponse(path, media_type=media_type or "application/octet-stream", filename=path.name)
-
-
-def inside_outputs(root: FsPath, stored: str | None) -> FsPath | None:
-    """The stored file if it exists below the outputs root (a row pointing elsewhere is never served)."""
-    if not stored:
-        return None
-    path = FsPath(stored).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
-        return None
-    return path
+async def _stored_file(
+    container: Bulkdash, user: dict[str, Any], job_id: str, video_id: str, kind: FileKind
+) -> FileResponse:
+    path, media_type = await stored_file(container.jobs, container.settings.outputs, user, job_id, video_id, kind)
+    return FileResponse(path, media_type=media_type, filename=path.name)

@@ -12,9 +12,9 @@ from fastapi import HTTPException
 from fastapi.responses import FileResponse, StreamingResponse
 from nicegui import app
 
-from app.api.videos import inside_outputs
 from app.container import Bulkdash
 from app.services.errors import NotFound
+from app.services.files import FileKind, stored_file
 from app.services.results import stream_results
 from app.web.session import current_user
 
@@ -42,23 +42,22 @@ def install_file_routes(container: Bulkdash) -> None:
             raise HTTPException(401, "log in first")
         return found
 
-    async def stored_file(job_id: str, video_id: str, key: str) -> FileResponse:
+    async def file_response(job_id: str, video_id: str, kind: FileKind) -> FileResponse:
         try:
-            row = await container.jobs.video_row(user(), job_id, video_id)
+            path, media_type = await stored_file(
+                container.jobs, container.settings.outputs, user(), job_id, video_id, kind
+            )
         except NotFound as exc:
             raise HTTPException(404, exc.message) from exc
-        path = inside_outputs(container.settings.outputs, row.get(key))  # never a file outside the outputs
-        if path is None:
-            raise HTTPException(404, "no file for this video yet")
-        return FileResponse(path, filename=path.name)
+        return FileResponse(path, media_type=media_type, filename=path.name)
 
     @app.get(PREFIX + "/{job_id}/{video_id}/video", include_in_schema=False)
     async def video_file(job_id: str, video_id: str) -> FileResponse:
-        return await stored_file(job_id, video_id, "output_path")
+        return await file_response(job_id, video_id, "video")
 
     @app.get(PREFIX + "/{job_id}/{video_id}/thumbnail", include_in_schema=False)
     async def thumbnail_file(job_id: str, video_id: str) -> FileResponse:
-        return await stored_file(job_id, video_id, "thumbnail_path")
+        return await file_response(job_id, video_id, "thumbnail")
 
     @app.get(PREFIX + "/{job_id}/results.csv", include_in_schema=False)
     async def results_csv(job_id: str) -> StreamingResponse:
