@@ -31,7 +31,7 @@ def create_api_router(container: Bulkdash, limits: Limits | None = None) -> APIR
     api.include_router(templates_router())
     api.include_router(tokens_router())
     api.include_router(sources_router())
-    api.include_router(webhooks_router(container), responses=error_responses(UNAUTHORIZED, NOT_FOUND))
+    api.include_router(webhooks_router(), responses=error_responses(UNAUTHORIZED, NOT_FOUND))
     return api
 
 

@@ -180,6 +180,10 @@ class WebhookDispatcher:
         self._idle.set()
         self._busy = 0
 
+    async def deliveries(self, job_id: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """A job's delivery attempts, oldest first, and their total (the caller checks the job is the user's)."""
+        return await self.store.list(job_id, limit=limit, offset=offset)
+
     async def start(self) -> None:
         if self.config is None:
             self.config = WebhookConfig.from_settings(self.settings)

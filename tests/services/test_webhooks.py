@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.api.webhooks import webhooks_router
+from app.api.router import install
 from app.container import Bulkdash
 from app.domain.schemas import JobCreate
 from app.services.webhooks import WebhookConfig, WebhookDispatcher, check_url, sign, verify
@@ -277,7 +277,7 @@ async def test_deliveries_are_listed_on_the_job_for_its_owner_only(
     alice_token, _ = await container.auth.create_token("alice")
     bob_token, _ = await container.auth.create_token("bob")
     app = FastAPI()
-    app.include_router(webhooks_router(container), prefix="/api/v1")
+    install(app, container)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         path = f"/api/v1/bulk-jobs/{job['id']}/webhooks"
         mine = await http.get(path, headers={"Authorization": f"Bearer {alice_token}"})
