@@ -419,4 +419,7 @@ if __name__ == "__main__":
     parser.add_argument("--ui-concurrency", type=int, default=5, help="dashboard page loads at a time")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--rounds", type=int, default=1, help="repeat the load on the same server (leak check)")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    args = parser.parse_args()
+    if args.ws < 1:
+        parser.error("--ws must be at least 1: event loss is measured against the /ws subscribers")
+    sys.exit(asyncio.run(main(args)))
