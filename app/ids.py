@@ -21,8 +21,9 @@ def _encode(value: int) -> str:
 
 
 def new_id(prefix: str) -> str:
-    """``prefix_`` + a fresh ULID, for example ``job_01HABCDEF0123456789ABCDEFG``."""
-    return new_ids(prefix, 1)[0]
+    """``prefix_`` + a fresh ULID with all 80 random bits, for example ``job_01HABCDEF0123456789ABCDEFG``."""
+    ms = time.time_ns() // 1_000_000
+    return f"{prefix}_{_encode((ms << _RANDOM_BITS) | int.from_bytes(os.urandom(10), 'big'))}"
 
 
 def new_ids(prefix: str, n: int) -> list[str]:

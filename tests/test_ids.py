@@ -31,3 +31,8 @@ def test_a_long_run_counts_across_the_lookup_tables_and_stays_valid() -> None:
     assert len(set(ids)) == len(ids) and ids == sorted(ids)
     values = [int(ULID.from_str(i[4:])) for i in (ids[0], ids[32_767], ids[32_768], ids[-1])]
     assert values[1] - values[0] == 32_767 and values[2] - values[1] == 1 and values[3] - values[0] == 69_999
+
+
+def test_a_single_id_keeps_every_random_bit() -> None:
+    tails = {new_id("job")[-5:] for _ in range(50)}  # a run's counter would make every one "00000"
+    assert len(tails) > 1

@@ -84,7 +84,7 @@ class Engine:
         self._tasks: list[asyncio.Task[Any]] = []
         self._announcing: set[asyncio.Task[None]] = set()
         #: sources being read (a sheet job's rows); canceled at stop, read again at the next start
-        self._reading: set[asyncio.Task[None]] = set()
+        self._reading: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         self.processed = 0
 
@@ -124,10 +124,10 @@ class Engine:
                     rt_video["_stop"] = "shutdown"
                 task.cancel()
                 log.info("video %s interrupted by shutdown; it will run again", vid)
-        for task in self._reading:
+        for task in self._reading.values():
             task.cancel()
         workers = [t for t in self._tasks if not t.get_name().endswith("ticker")]
-        await asyncio.gather(*workers, *self._announcing, *self._reading, return_exceptions=True)
+        await asyncio.gather(*workers, *self._announcing, *self._reading.values(), return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -277,8 +277,10 @@ class Engine:
         rt.exhausted = True
         rt.halted = True
         task = asyncio.create_task(self._ingest(rt), name=f"ingest-{rt.id}")
-        self._reading.add(task)
-        task.add_done_callback(self._reading.discard)
+        self._reading[rt.id] = task
+        task.add_done_callback(
+            lambda done: self._reading.pop(rt.id, None) if self._reading.get(rt.id) is done else None
+        )
 
     async def _ingest(self, rt: JobRuntime) -> None:
         assert self.ingest is not None
@@ -323,6 +325,12 @@ class Engine:
 
     async def _halt(self, rt: JobRuntime) -> None:
         """Stops a job's work: queued videos become ``canceled``, running ones are interrupted."""
+        reading = self._reading.get(rt.id)
+        if reading is not None:  # its source is still being read: stop that first, so no video appears later
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+            # the read may have stored its videos just before it was stopped (never announced): count what is there
+            rt.tracker = ProgressTracker(await self.jobs.count_by_state(rt.id))
         rt.halted = True
         rt.buffer.clear()
         rt.retries.clear()

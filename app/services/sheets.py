@@ -79,6 +79,8 @@ class SheetService:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: results of a reopened job's videos that finished before its batcher was back, by job id
         self._early_results: dict[str, list[dict[str, Any]]] = {}
+        #: those reopened jobs' batchers being restored (finishing waits for them), by job id
+        self._restoring: dict[str, asyncio.Task[None]] = {}
 
     # -- connections ----------------------------------------------------------------------------------------
     async def connect(
@@ -235,6 +237,9 @@ class SheetService:
 
     async def finish_job(self, job_row: dict[str, Any]) -> None:
         """Engine finishing hook: the last write-back flush; a problem becomes a warning on the job."""
+        restoring = self._restoring.get(job_row["id"])
+        if restoring is not None:  # a retried job finished before its batcher was back: let it come first
+            await asyncio.wait([restoring])
         batcher = self.batchers.pop(job_row["id"], None)
         if batcher is None:
             return
@@ -245,9 +250,15 @@ class SheetService:
     def on_event(self, event: Event) -> None:
         """Bus callback: a failed or canceled job flushes what its batcher holds and stops it."""
         if event.type in (EventType.JOB_FAILED, EventType.JOB_CANCELED):
-            batcher = self.batchers.pop(event.job_id, None)
-            if batcher is not None:
-                self._spawn(self._close(event.job_id, batcher))
+            self._spawn(self._close_when_restored(event.job_id))
+
+    async def _close_when_restored(self, job_id: str) -> None:
+        restoring = self._restoring.get(job_id)
+        if restoring is not None:
+            await asyncio.wait([restoring])
+        batcher = self.batchers.pop(job_id, None)
+        if batcher is not None:
+            await self._close(job_id, batcher)
 
     def on_job_reopened(self, job_row: dict[str, Any]) -> None:
         """Engine reopen hook: a retry opened a finished sheet job again; its batcher comes back, and results of
@@ -257,8 +268,11 @@ class SheetService:
             and _wants_write_back(job_row.get("write_back"))
             and job_row["id"] not in self.batchers
         ):
-            self._early_results[job_row["id"]] = []
-            self._spawn(self._resume_after_retry(dict(job_row)))
+            job_id = job_row["id"]
+            self._early_results[job_id] = []
+            task = asyncio.ensure_future(self._resume_after_retry(dict(job_row)))
+            self._restoring[job_id] = task
+            task.add_done_callback(lambda _: self._restoring.pop(job_id, None))
 
     async def _resume_after_retry(self, job: dict[str, Any]) -> None:
         try:
@@ -267,12 +281,13 @@ class SheetService:
             self._early_results.pop(job["id"], None)
 
     async def drain(self) -> None:
-        """Waits for the batchers of failed or canceled jobs to finish closing."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Waits for the batchers of failed or canceled jobs to finish closing (and restores in progress)."""
+        while self._tasks or self._restoring:
+            await asyncio.gather(*self._tasks, *self._restoring.values(), return_exceptions=True)
 
     async def close(self) -> None:
         """At shutdown: flush and stop every batcher, wait for the closing tasks."""
+        await asyncio.gather(*self._restoring.values(), return_exceptions=True)  # their batchers are closed too
         batchers, self.batchers = self.batchers, {}
         for job_id, batcher in batchers.items():
             try:

@@ -293,6 +293,42 @@ async def test_retrying_a_finished_sheet_job_writes_the_retried_rows_back(
     assert app.sheets is not None and job_id not in app.sheets.batchers  # closed with the job
 
     failing.clear()
+    # Google answers the header read late: the retried rows finish before the batcher is back
+    emulator.fail_next("/values/", 429, count=1, retry_after=0.5)
     await app.jobs.retry(alice, job_id)  # row 1 (and row 2, failing for good) run again
     await settle(app)
     await assert_every_row_written(app, alice, job_id, emulator)
+    assert job_id not in app.sheets.batchers  # closed with the job again, not left running
+
+
+async def test_canceling_a_sheet_job_while_its_rows_are_read_stops_the_read(
+    boot: Boot, emulator: SheetsEmulator, account: dict[str, Any]
+) -> None:
+    """The cancel comes after the rows were stored but before the engine took them: they end ``canceled`` (the
+    skipped one stays skipped), the counts add up, no event follows ``job.canceled`` and no batcher is left."""
+    app, _ = await boot(open_gate=True)
+    read = app.engine.ingest
+    assert read is not None
+    stored, never = asyncio.Event(), asyncio.Event()
+
+    async def read_then_wait(job: dict[str, Any]) -> list[dict[str, Any]]:
+        videos = await read(job)
+        stored.set()
+        await never.wait()
+        return videos
+
+    app.engine.ingest = read_then_wait
+    events: list[Any] = []
+    app.bus.subscribe_callback(events.append)
+    alice, job_id = await start_job(app, account, emulator)
+    await asyncio.wait_for(stored.wait(), 20)
+    await app.jobs.cancel(alice, job_id)
+    await settle(app)
+
+    job = await app.jobs.get(alice, job_id)
+    assert job["state"] == "canceled"
+    assert await app.jobs_store.count_by_state(job_id) == {"canceled": 7, "skipped": 1}
+    assert (job["progress"]["canceled"], job["progress"]["skipped"], job["progress"]["pending"]) == (7, 1, 0)
+    mine = [e.type.value for e in events if e.job_id == job_id]
+    assert mine[-1] == "job.canceled" and "video.created" not in mine
+    assert app.sheets is not None and job_id not in app.sheets.batchers
