@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -74,6 +75,15 @@ class OutputSpec(_Strict):
 class TemplateSpec(_Strict):
     template_id: str = Field("default_template", pattern=_TEMPLATE_ID)
     overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("overrides")
+    @classmethod
+    def _finite_numbers(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        # JSON bodies may carry NaN/Infinity; stored JSON cannot keep them (they would come back as null)
+        for key, value in overrides.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"overrides.{key}: {value} is not a finite number")
+        return overrides
 
 
 class WriteBackSpec(_Strict):

@@ -104,6 +104,24 @@ async def test_a_body_that_is_not_json_is_422(api: Api) -> None:
     assert response.status_code == 422
 
 
+async def test_a_non_finite_override_is_422_rather_than_stored_as_null(api: Api) -> None:
+    body = b'{"title": "t", "input_source": {"type": "inline", "rows": [{"title": "a"}]}, '
+    body += b'"template": {"template_id": "simulated", "overrides": {"duration_ms": Infinity}}}'
+    response = await api.alice.post(JOBS, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert [d["loc"] for d in response.json()["detail"]] == [["body", "template", "overrides"]]
+    assert "duration_ms" in response.json()["detail"][0]["msg"]
+
+
+async def test_nan_in_a_typed_field_is_a_422_not_a_500(api: Api) -> None:
+    """The 422 echoes the bad input; NaN cannot be written as JSON, and the default handler failed on it."""
+    body = b'{"title": "t", "input_source": {"type": "inline", "rows": [{"title": "a"}]}, '
+    body += b'"processing_deadline_ms": NaN}'
+    response = await api.alice.post(JOBS, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "processing_deadline_ms"]
+
+
 async def test_too_many_rows_is_422_on_input_source(api: Api) -> None:
     """Row count is a property of the content, not of the byte size: 422 names the field (413 is for bytes)."""
     api.container.jobs.max_rows = 3
