@@ -70,7 +70,7 @@ class Bulkdash:
         self.writer.start()
         if self.webhooks is not None:
             await self.webhooks.start()
-        if isinstance(self.sheets, SheetService):  # before the engine resumes jobs: no result without a batcher
+        if isinstance(self.sheets, SheetService):  # before the engine resumes jobs, so every result is kept
             await self.sheets.restore_write_back()
         await self.engine.start(workers=workers)
         self.started = True

@@ -268,15 +268,20 @@ class SheetService:
             and _wants_write_back(job_row.get("write_back"))
             and job_row["id"] not in self.batchers
         ):
-            job_id = job_row["id"]
-            self._early_results[job_id] = []
-            task = asyncio.ensure_future(self._resume_after_retry(dict(job_row)))
-            self._restoring[job_id] = task
-            task.add_done_callback(lambda _: self._restoring.pop(job_id, None))
+            self._begin_restore(dict(job_row), when="after the retry")
 
-    async def _resume_after_retry(self, job: dict[str, Any]) -> None:
+    def _begin_restore(self, job: dict[str, Any], when: str) -> None:
+        """Restores the job's batcher in the background; results of videos finishing meanwhile are kept for it,
+        and finishing the job waits for it."""
+        job_id = job["id"]
+        self._early_results[job_id] = []
+        task = asyncio.ensure_future(self._restore_keeping_results(job, when))
+        self._restoring[job_id] = task
+        task.add_done_callback(lambda _: self._restoring.pop(job_id, None))
+
+    async def _restore_keeping_results(self, job: dict[str, Any], when: str) -> None:
         try:
-            await self._restore(job, when="after the retry")
+            await self._restore(job, when=when)
         finally:
             self._early_results.pop(job["id"], None)
 
@@ -316,15 +321,15 @@ class SheetService:
 
     # -- write-back after a restart -------------------------------------------------------------------------
     async def restore_write_back(self) -> None:
-        """At start-up, BEFORE the engine resumes jobs (so no video finishes without a batcher): a batcher
-        again for every unfinished sheet job that asks for write-back and whose rows were already read (a job
-        without videos reads them again, and ``load_rows`` sets its batcher up then).
+        """At start-up, before the engine resumes jobs: a batcher again for every unfinished sheet job that asks
+        for write-back and whose rows were already read (a job without videos reads them again, and
+        ``load_rows`` sets its batcher up then). The restores run in the background (start-up does not wait
+        for Google); results of videos finishing meanwhile are kept for the batcher.
 
         Per job: its credentials as for reading, ONE values.get of the range's header row (origin and
         columns), then the result of every video already final is queued (writes are idempotent: same cell,
-        same value). The jobs are restored side by side, and Google's part is bounded by the write retry
-        policy, so start-up waits about one retry budget at most. A failure never fails the job nor the
-        start: it becomes a ``write_back_failed`` warning on the job, which goes on without write-back."""
+        same value). Google's part is bounded by the write retry policy. A failure never fails the job: it
+        becomes a ``write_back_failed`` warning on the job, which goes on without write-back."""
         jobs = [
             job
             for job in await self.store.write_back_jobs()
@@ -332,8 +337,8 @@ class SheetService:
             and _wants_write_back(job["write_back"])
             and job["id"] not in self.batchers
         ]
-        if jobs:
-            await asyncio.gather(*(self._restore(job) for job in jobs))
+        for job in jobs:
+            self._begin_restore(job, when="after a restart")
 
     async def _restore(self, job: dict[str, Any], when: str = "after a restart") -> None:
         job_id = job["id"]
