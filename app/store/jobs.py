@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,23 +125,9 @@ class JobStore:
         order = _order(t.videos, sort, VIDEO_SORTS, "row_index", unique="row_index")
         return await self._page(stmt, t.videos, conds, order, limit, offset)
 
-    async def iter_videos(self, job_id: str, batch: int = 5000) -> Any:
+    def iter_videos(self, job_id: str, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
         """Every video of a job in row order, in batches (for results.csv)."""
-        last = 0
-        while True:
-            stmt = (
-                select(t.videos)
-                .where(t.videos.c.job_id == job_id, t.videos.c.row_index > last)
-                .order_by(t.videos.c.row_index)
-                .limit(batch)
-            )
-            async with self.db.read() as conn:
-                rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-            if not rows:
-                return
-            for row in rows:
-                yield row
-            last = rows[-1]["row_index"]
+        return iter_job_videos(self.db, job_id, batch=batch)
 
     async def pending_videos(self, job_id: str, after_row: int, limit: int) -> list[dict[str, Any]]:
         """The next pending videos of a job in row order (the engine's refill)."""
@@ -205,6 +191,45 @@ class JobStore:
             else:
                 total = (await conn.execute(select(func.count()).select_from(table).where(*conds))).scalar_one()
         return [dict(r) for r in rows], int(total)
+
+
+#: warnings a job keeps (the newest)
+_WARNINGS_KEPT = 50
+
+
+async def add_job_warning(db: Database, job_id: str, warning: dict[str, Any]) -> list[dict[str, Any]]:
+    """Appends ``warning`` to ``jobs.warnings`` (shown on the dashboard; the newest few are kept) and returns
+    the new list."""
+    async with db.write() as conn:
+        current = (await conn.execute(select(t.jobs.c.warnings).where(t.jobs.c.id == job_id))).scalar()
+        warnings = [*(current or []), warning][-_WARNINGS_KEPT:]
+        await conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(warnings=warnings))
+    return warnings
+
+
+async def iter_job_videos(
+    db: Database,
+    job_id: str,
+    *,
+    states: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    batch: int = 5000,
+) -> AsyncIterator[dict[str, Any]]:
+    """A job's videos (only ``states``, only ``columns`` when given) in row order, read ``batch`` at a time by
+    row number, so memory stays flat with 100k videos."""
+    v = t.videos.c
+    selected = select(*(v[name] for name in columns)) if columns else select(t.videos)
+    where = [v.job_id == job_id, *([v.state.in_(list(states))] if states else [])]
+    last = 0
+    while True:
+        stmt = selected.where(*where, v.row_index > last).order_by(v.row_index).limit(batch)
+        async with db.read() as conn:
+            rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1]["row_index"]
 
 
 #: what a new video carries; the other columns start empty (NULL)

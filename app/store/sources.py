@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from app.domain.states import JOB_FINAL, VIDEO_FINAL
 from app.store import tables as t
 from app.store.database import Database
+from app.store.jobs import add_job_warning, iter_job_videos
 
-_WARNINGS_KEPT = 50
 #: what write-back needs of a finished video (enough for ``video_view``'s state, error and output URL)
 _RESULT_COLUMNS = ("id", "job_id", "row_index", "title", "state", "error", "output_path")
 
@@ -85,36 +85,16 @@ class SourceStore:
         async with self.db.read() as conn:
             return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
-    async def final_video_results(self, job_id: str, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
+    def final_video_results(self, job_id: str, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
         """The videos of a job in a final state, in row order and in batches; only the columns a result needs
         (``id, job_id, row_index, title, state, error, output_path``)."""
-        v = t.videos.c
-        columns = [v[name] for name in _RESULT_COLUMNS]
         finals = [s.value for s in VIDEO_FINAL]
-        last = 0
-        while True:
-            stmt = (
-                select(*columns)
-                .where(v.job_id == job_id, v.row_index > last, v.state.in_(finals))
-                .order_by(v.row_index)
-                .limit(batch)
-            )
-            async with self.db.read() as conn:
-                rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-            if not rows:
-                return
-            for row in rows:
-                yield row
-            last = rows[-1]["row_index"]
+        return iter_job_videos(self.db, job_id, states=finals, columns=_RESULT_COLUMNS, batch=batch)
 
     # -- job warnings ---------------------------------------------------------------------------------------
     async def add_job_warning(self, job_id: str, warning: dict[str, Any]) -> list[dict[str, Any]]:
         """Appends ``warning`` to ``jobs.warnings`` (the last few are kept); returns the new list."""
-        async with self.db.write() as conn:
-            current = (await conn.execute(select(t.jobs.c.warnings).where(t.jobs.c.id == job_id))).scalar()
-            warnings = [*(current or []), warning][-_WARNINGS_KEPT:]
-            await conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(warnings=warnings))
-        return warnings
+        return await add_job_warning(self.db, job_id, warning)
 
     async def _first(self, stmt: Any) -> dict[str, Any] | None:
         async with self.db.read() as conn:

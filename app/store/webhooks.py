@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from app.domain.events import iso
 from app.domain.tables import utcnow
 from app.store import tables as t
 from app.store.database import Database
-
-_WARNINGS_KEPT = 50
+from app.store.jobs import add_job_warning
 
 
 class WebhookStore:
@@ -54,7 +53,4 @@ class WebhookStore:
 
     async def add_job_warning(self, job_id: str, warning: dict[str, Any]) -> None:
         """Appends a warning to ``jobs.warnings`` (shown on the dashboard); keeps the last few."""
-        async with self.db.write() as conn:
-            current = (await conn.execute(select(t.jobs.c.warnings).where(t.jobs.c.id == job_id))).scalar()
-            warnings = [*(current or []), warning][-_WARNINGS_KEPT:]
-            await conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(warnings=warnings))
+        await add_job_warning(self.db, job_id, warning)
