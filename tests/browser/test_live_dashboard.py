@@ -24,21 +24,26 @@ def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):  # no
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def open_job(driver, base: str, title: str) -> None:  # noqa: ANN001
+    """Logs in with the admin token and opens the job's dashboard from the jobs list (clicked in the page: the
+    live list re-renders, so a held element reference may go stale)."""
+    driver.get(f"{base}/?token={ADMIN_TOKEN}")
+    wait_until(lambda: driver.current_url.rstrip("/") == base, what="the token to leave the URL")
+    click = (
+        "const a = [...document.querySelectorAll('a')].find(a => a.innerText.trim() === arguments[0]);"
+        "if (a) a.click(); return !!a;"
+    )
+    wait_until(lambda: driver.execute_script(click, title), what="the job in the jobs list")
+    wait_until(lambda: "/bulk-jobs/job_" in driver.current_url, what="the dashboard")
+
+
 def text_of(driver, selector: str) -> str:  # noqa: ANN001
     """Read in the page itself: Vue replaces updated nodes, so held element references go stale."""
     return driver.execute_script(f"return document.querySelector('{selector}')?.innerText || ''")
 
 
 def test_dashboard_updates_without_reload(live_server: str, driver, tmp_path: Path) -> None:  # noqa: ANN001
-    driver.get(f"{live_server}/?token={ADMIN_TOKEN}")
-    wait_until(lambda: driver.current_url.rstrip("/") == live_server, what="the token to leave the URL")
-    # clicked in the page: the live list re-renders, so a held element reference may go stale
-    click = (
-        "const a = [...document.querySelectorAll('a')].find(a => a.innerText.trim() === 'Weekly recap');"
-        "if (a) a.click(); return !!a;"
-    )
-    wait_until(lambda: driver.execute_script(click), what="the job in the jobs list")
-    wait_until(lambda: "/bulk-jobs/job_" in driver.current_url, what="the dashboard")
+    open_job(driver, live_server, "Weekly recap")
     driver.execute_script("window.__bd_marker = 'same page'")  # disappears if the page reloads
 
     percent = lambda: text_of(driver, ".bd-percent")  # noqa: E731

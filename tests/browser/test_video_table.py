@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.demo_server import ADMIN_TOKEN
-from tests.browser.test_live_dashboard import wait_until
+from tests.browser.test_live_dashboard import open_job, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +29,7 @@ window.socket.onAny((type, msg) => {
 
 
 def test_paging_and_sorting_patch_the_shown_page(live_server: str, driver) -> None:  # noqa: ANN001
-    driver.get(f"{live_server}/?token={ADMIN_TOKEN}")
-    wait_until(lambda: driver.current_url.rstrip("/") == live_server, what="the token to leave the URL")
-    click = (
-        "const a = [...document.querySelectorAll('a')].find(a => a.innerText.trim() === 'Weekly recap');"
-        "if (a) a.click(); return !!a;"
-    )
-    wait_until(lambda: driver.execute_script(click), what="the job in the jobs list")
+    open_job(driver, live_server, "Weekly recap")
     wait_until(lambda: "1-25 of 60" in driver.execute_script(BOTTOM), what="the first page")
     assert driver.execute_script(ROW_INDEXES)[:3] == [1, 2, 3]
     table_id = driver.execute_script("return document.querySelector('.q-table__container').id").removeprefix("c")
