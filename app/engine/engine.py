@@ -195,6 +195,7 @@ class Engine:
         rt = self.runtimes.get(job_id)
         if rt is not None:
             await rt.ready.wait()
+            rt = self.runtimes.get(job_id)  # it may have finished meanwhile: then it opens again below
         state = JobState(rt.row["state"] if rt else job["state"])
         if state in (P.PAUSING, P.CANCELING, P.COMPLETING) or (rt and rt.halted):
             raise IllegalTransition("job", state.value, "running", "retry")

@@ -237,13 +237,7 @@ class SheetService:
 
     async def finish_job(self, job_row: dict[str, Any]) -> None:
         """Engine finishing hook: the last write-back flush; a problem becomes a warning on the job."""
-        restoring = self._restoring.get(job_row["id"])
-        if restoring is not None:  # a retried job finished before its batcher was back: let it come first
-            await asyncio.wait([restoring])
-        batcher = self.batchers.pop(job_row["id"], None)
-        if batcher is None:
-            return
-        warnings = await self._close(job_row["id"], batcher)
+        warnings = await self._close_when_restored(job_row["id"])
         if warnings is not None:
             job_row["warnings"] = warnings  # so the final job event carries it too
 
@@ -252,13 +246,14 @@ class SheetService:
         if event.type in (EventType.JOB_FAILED, EventType.JOB_CANCELED):
             self._spawn(self._close_when_restored(event.job_id))
 
-    async def _close_when_restored(self, job_id: str) -> None:
+    async def _close_when_restored(self, job_id: str) -> list[dict[str, Any]] | None:
+        """Closes the job's batcher (once a restore still bringing it back is done); the job's warnings when
+        this added one."""
         restoring = self._restoring.get(job_id)
         if restoring is not None:
             await asyncio.wait([restoring])
         batcher = self.batchers.pop(job_id, None)
-        if batcher is not None:
-            await self._close(job_id, batcher)
+        return None if batcher is None else await self._close(job_id, batcher)
 
     def on_job_reopened(self, job_row: dict[str, Any]) -> None:
         """Engine reopen hook: a retry opened a finished sheet job again; its batcher comes back, and results of
@@ -340,7 +335,7 @@ class SheetService:
         for job in jobs:
             self._begin_restore(job, when="after a restart")
 
-    async def _restore(self, job: dict[str, Any], when: str = "after a restart") -> None:
+    async def _restore(self, job: dict[str, Any], when: str) -> None:
         job_id = job["id"]
         try:
             batcher = await self._restored_batcher(job)

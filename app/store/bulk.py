@@ -19,31 +19,33 @@ _CHUNK = 5000
 
 async def insert_many(
     conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
-) -> int:
-    """Inserts ``rows`` (mappings holding at least ``columns``; missing keys are NULL) and returns how many."""
+) -> None:
+    """Inserts ``rows``; a key a row lacks takes its column's scalar default (as ``insert()`` would), else NULL."""
     dialect = conn.dialect
     processors: list[Callable[[Any], Any] | None] = [
         table.c[name].type._cached_bind_processor(dialect) for name in columns
     ]
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({_placeholders(dialect.paramstyle, len(columns))})"
+    defaults = [_scalar_default(table.c[name]) for name in columns]
     converted = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
-    count = 0
     chunk: list[tuple[Any, ...]] = []
     for row in rows:
         get = row.get
-        values = [get(name) for name in columns]
+        values = [get(name, default) for name, default in zip(columns, defaults, strict=True)]
         for i, proc in converted:
             if values[i] is not None:
                 values[i] = proc(values[i])
         chunk.append(tuple(values))
         if len(chunk) >= _CHUNK:
             await conn.exec_driver_sql(sql, chunk)
-            count += len(chunk)
             chunk = []
     if chunk:
         await conn.exec_driver_sql(sql, chunk)
-        count += len(chunk)
-    return count
+
+
+def _scalar_default(column: Any) -> Any:
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
 
 
 def _placeholders(paramstyle: str, n: int) -> str:

@@ -253,8 +253,6 @@ _NEW_VIDEO_COLUMNS = (
 async def _insert_videos(conn: Any, videos: Sequence[dict[str, Any]]) -> None:
     for video in videos:
         video["search_text"] = search_text(video["title"], video["variables"])
-        video.setdefault("progress", 0.0)
-        video.setdefault("attempts", 0)
     await insert_many(conn, t.videos, _NEW_VIDEO_COLUMNS, videos)
 
 

@@ -195,3 +195,22 @@ async def make_job_without_search_text(db: Database) -> tuple[str, None]:
             {"id": new_id("vid"), "job": job_id},
         )
     return job_id, None
+
+
+async def test_bulk_insert_takes_column_defaults_for_missing_keys(db: Database) -> None:
+    """``insert_many`` goes to the driver directly; a key a row lacks still gets its column's default."""
+    from app.store import tables as t
+    from app.store.bulk import insert_many
+
+    job, _ = await make_job(db, 0)
+    row = {"id": new_id("vid"), "job_id": job["id"], "row_index": 1, "title": "t", "state": "pending"}
+    async with db.write() as conn:
+        await insert_many(
+            conn,
+            t.videos,
+            ("id", "job_id", "row_index", "title", "state", "progress", "attempts", "variables"),
+            [{**row, "variables": {"a": "b"}}],
+        )
+    stored = await JobStore(db).get_video(job["id"], row["id"])
+    assert stored is not None
+    assert (stored["progress"], stored["attempts"], stored["variables"], stored["error"]) == (0.0, 0, {"a": "b"}, None)
