@@ -8,10 +8,10 @@ from typing import Any
 
 from app.container import Bulkdash
 from app.domain.schemas import JobCreate
-from app.paths import SAMPLE_NAME, assets_dir, sample_sheet
+from app.paths import sample_sheet
 from app.settings import Settings
 
-__all__ = ["SAMPLE_NAME", "assets_dir", "dashboard_url", "demo_body", "run", "sample_rows", "start_demo_job"]
+__all__ = ["dashboard_url", "demo_body", "run", "sample_rows", "start_demo_job"]
 
 DEMO_TITLE = "Demo: spring campaign"
 

@@ -97,15 +97,13 @@ class FirstPaint:
     NiceGUI answers a page request when its builder returns (or first waits for the browser's socket), and
     answers 500 when that takes over ``response_timeout``. The page builders await the store, so a busy
     database (a reader pool queued behind a hundred ``/ws`` replays) made dashboards fail to open. Within
-    ``budget_s`` nothing changes: the page is answered complete. After it, the page is answered with what is
+    ``FIRST_PAINT_S`` nothing changes: the page is answered complete. After it, the page is answered with what is
     built so far and a spinner, and the builder goes on: what it builds once its data arrives reaches the
     browser through the socket. If the page is given up first (the tab closed, or never connected and
     pruned), the builder is cancelled, so nothing is built (or subscribed to the bus) for a deleted page.
     """
 
-    def __init__(self, budget_s: float | None = None) -> None:
-        self.budget_s = FIRST_PAINT_S if budget_s is None else budget_s
-        self.answered_early = False
+    def __init__(self) -> None:
         self._building = False
         self._spinner: ui.spinner | None = None
 
@@ -127,14 +125,13 @@ class FirstPaint:
             self._spinner.delete()
 
     async def _answer_early(self) -> None:
-        await asyncio.sleep(self.budget_s)
+        await asyncio.sleep(FIRST_PAINT_S)
         if not self._building or self._client.is_deleted:
             return
-        self.answered_early = True
         with self._slot:
             self._spinner = ui.spinner(size="lg").classes("self-center").mark("loading")
         await self._client.connected()  # a waiter for the socket is what makes NiceGUI answer the request now
 
     def _on_delete(self) -> None:
-        if self._building and self._task is not None:
+        if self._building:
             self._task.cancel()

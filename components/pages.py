@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi.responses import RedirectResponse
@@ -23,6 +24,7 @@ from components.sheets import SheetsPanel
 #: stalled event loop (seconds, e.g. while a 5,000-row job is created) and ``/?token=``, which must read the token
 #: before it can redirect. A late page beats a 500 page: that one is a dead end until the user reloads.
 RESPONSE_TIMEOUT_S = 30.0
+page = functools.partial(ui.page, response_timeout=RESPONSE_TIMEOUT_S)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -40,13 +42,13 @@ def register_pages(container: Bulkdash) -> None:
         await container.wait_ready()  # requests may arrive while the process still starts
         return current_user()
 
-    @ui.page("/login", response_timeout=RESPONSE_TIMEOUT_S)
+    @page("/login")
     async def login_page(error: str = "") -> None:
         await container.wait_ready()
         with frame("Log in"):
             login_form(container, "That token is not valid." if error else "")
 
-    @ui.page("/", response_timeout=RESPONSE_TIMEOUT_S)
+    @page("/")
     async def jobs_page(token: str | None = None) -> RedirectResponse | None:
         if token is not None:
             await container.wait_ready()
@@ -64,7 +66,7 @@ def register_pages(container: Bulkdash) -> None:
                 await JobsTable(container, user).start()
         return None
 
-    @ui.page("/bulk-jobs/new", response_timeout=RESPONSE_TIMEOUT_S)
+    @page("/bulk-jobs/new")
     async def new_job_page() -> RedirectResponse | None:
         user = await session_user()
         if user is None:
@@ -75,7 +77,7 @@ def register_pages(container: Bulkdash) -> None:
                 await JobForm(container, user).start()
         return None
 
-    @ui.page("/bulk-jobs/{job_id}", response_timeout=RESPONSE_TIMEOUT_S)
+    @page("/bulk-jobs/{job_id}")
     async def job_page(job_id: str) -> RedirectResponse | None:
         user = await session_user()
         if user is None:
@@ -93,7 +95,7 @@ def register_pages(container: Bulkdash) -> None:
                 await JobDashboard(container, user, job).start()
         return None
 
-    @ui.page("/sheets", response_timeout=RESPONSE_TIMEOUT_S)
+    @page("/sheets")
     async def sheets_page() -> RedirectResponse | None:
         user = await session_user()
         if user is None:

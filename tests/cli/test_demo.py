@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from app.demo import assets_dir, demo_body, sample_rows
+from app.demo import demo_body, sample_rows
+from app.paths import assets_dir
 from tests.cli.helpers import ADMIN_TOKEN, Proc, free_port, process_env, reader
 
 
