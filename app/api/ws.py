@@ -30,7 +30,7 @@ from app.bus import Subscription
 from app.container import Bulkdash
 from app.domain.events import Event
 from app.ids import new_id
-from app.store.events import ReadsEvents, SharedPages
+from app.store.events import SharedPages
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +50,13 @@ class TooSlow(Exception):
 
 class WsHub:
     """The open ``/ws`` connections of one process, one JSON text per live event shared by all of them
-    (200 clients of one job cost one ``json.dumps`` per event, not 200), and the replay pages they share.
+    (200 clients of one job cost one ``json.dumps`` per event, not 200), and the replay pages they share
+    (set by :func:`ws_router`; ``clock`` is theirs, for tests)."""
 
-    ``replay_ttl_s``, ``replay_max_pages``, ``replay_reads`` and ``clock`` tune its :class:`SharedPages`."""
-
-    def __init__(
-        self,
-        cache_size: int = 4096,
-        *,
-        replay_ttl_s: float = 5.0,
-        replay_max_pages: int = 32,
-        replay_reads: int = 2,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, cache_size: int = 4096, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.connections: set[WebSocket] = set()
         self._texts: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._cache_size = cache_size
-        self.replay_ttl_s, self.replay_max_pages, self.replay_reads = replay_ttl_s, replay_max_pages, replay_reads
         self.clock = clock
         self.pages: SharedPages[str] | None = None
 
@@ -85,19 +75,6 @@ class WsHub:
             if len(self._texts) > self._cache_size:
                 self._texts.popitem(last=False)
         return text
-
-    def pages_of(self, log: ReadsEvents) -> SharedPages[str]:
-        """The shared replay pages of ``log``, as JSON text frames."""
-        if self.pages is None or self.pages.log is not log:
-            self.pages = SharedPages(
-                log,
-                self.encode,
-                ttl_s=self.replay_ttl_s,
-                max_pages=self.replay_max_pages,
-                max_reads=self.replay_reads,
-                clock=self.clock,
-            )
-        return self.pages
 
     async def close_all(self, code: int = CLOSE_RESTART, reason: str = "server restarting: reconnect") -> None:
         """Closes every open connection (at shutdown; tests use it to force a reconnect)."""
@@ -126,7 +103,7 @@ def ws_router(container: Bulkdash, options: WsOptions | None = None) -> APIRoute
     opts = options or WsOptions(queue_size=int(getattr(container.settings, "ws_queue_size", 10_000)))
     router = APIRouter(tags=["live events"])
     router.hub = opts.hub  # type: ignore[attr-defined]
-    pages = opts.hub.pages_of(container.events)
+    pages = opts.hub.pages = SharedPages(container.events, WsHub.encode, clock=opts.hub.clock)
 
     @router.websocket("/ws")
     async def live_events(websocket: WebSocket) -> None:
