@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from app.domain.progress import empty_progress
@@ -234,9 +234,12 @@ class JobService:
             raise NotFound(f"video {video_id} not found in job {job_id}")
         return row
 
-    async def iter_videos(self, user: dict[str, Any], job_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def iter_videos(
+        self, user: dict[str, Any], job_id: str, columns: Sequence[str] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The job's videos in row order (only ``columns`` when given); NotFound for a job the user may not see."""
         await self._row(user, job_id)
-        async for row in self.jobs.iter_videos(job_id):
+        async for row in self.jobs.iter_videos(job_id, columns=columns):
             yield row
 
     # -- commands ---------------------------------------------------------------------------------------------

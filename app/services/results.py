@@ -38,7 +38,7 @@ async def stream_results(
     :raises NotFound: (before the first chunk) when ``user`` may not see the job.
     """
     columns: dict[str, None] = {}
-    async for row in jobs.iter_videos(user, job_id):
+    async for row in jobs.iter_videos(user, job_id, columns=("row_index", "variables")):  # the header's columns
         columns.update(dict.fromkeys(row.get("variables") or {}))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")

@@ -125,9 +125,11 @@ class JobStore:
         order = _order(t.videos, sort, VIDEO_SORTS, "row_index", unique="row_index")
         return await self._page(stmt, t.videos, conds, order, limit, offset)
 
-    def iter_videos(self, job_id: str, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
-        """Every video of a job in row order, in batches (for results.csv)."""
-        return iter_job_videos(self.db, job_id, batch=batch)
+    def iter_videos(
+        self, job_id: str, columns: Sequence[str] | None = None, batch: int = 5000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every video of a job (only ``columns`` when given) in row order, in batches (for results.csv)."""
+        return iter_job_videos(self.db, job_id, columns=columns, batch=batch)
 
     async def pending_videos(self, job_id: str, after_row: int, limit: int) -> list[dict[str, Any]]:
         """The next pending videos of a job in row order (the engine's refill)."""

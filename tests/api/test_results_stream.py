@@ -16,15 +16,20 @@ class FakeJobs:
     def __init__(self, rows: int) -> None:
         self.rows = rows
         self.reads = 0
+        self.asked: list[tuple[str, ...] | None] = []
 
-    async def iter_videos(self, user: dict[str, Any], job_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def iter_videos(
+        self, user: dict[str, Any], job_id: str, columns: tuple[str, ...] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         self.reads += 1
+        self.asked.append(columns)
         for i in range(1, self.rows + 1):
             variables = {"title": f"video {i}", "note": "=1+1" if i == 1 else "x" * 40}
             if i == self.rows:
                 variables["late"] = "only in the last row"
             row = {"id": f"vid_{i}", "job_id": job_id, "row_index": i, "title": f"video {i}", "state": "completed"}
-            yield {**row, "variables": variables, "error": None, "output_path": None}
+            full = {**row, "variables": variables, "error": None, "output_path": None}
+            yield {k: full[k] for k in columns} if columns else full
 
 
 async def _text(jobs: FakeJobs, **options: Any) -> tuple[str, list[str]]:
@@ -41,6 +46,7 @@ async def test_every_column_escaped_in_chunks() -> None:
     assert table[-1][2] == "only in the last row" and len(table) == 5001
     assert len(chunks) > 1 and all(len(c) < 2 * CHUNK_CHARS for c in chunks)  # streamed, never all at once
     assert jobs.reads == 2
+    assert jobs.asked == [("row_index", "variables"), None]  # the header's pass reads only the variables
 
 
 async def test_row_index_column_for_the_browser_download() -> None:
